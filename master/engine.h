@@ -1,0 +1,196 @@
+/*
+ * master/engine.h - the lock engine: one lockspace's resources and locks as a pure,
+ * deterministic state machine (no I/O, no threads, no clock).
+ *
+ * Inputs are requests (new lock, conversion, orphan adoption), unlocks, cancels, the passage
+ * of time (for TIMEOUT requests) and owner deaths. Every call validates its arguments first:
+ * a rejected call returns an error status and changes nothing (no action is emitted). An
+ * accepted call returns RDLM_OK and appends actions to the caller's list: completions,
+ * blocking ASTs, LVB writes. The daemon carries the actions out; tests compare them with a
+ * reference model. docs/engine.md is the contract: every rule, the order in which actions are
+ * emitted, and the figures.
+ *
+ * Lock ids are chosen by the caller (the daemon composes them from node, client and a
+ * counter); they are unique within one engine and never 0.
+ */
+#ifndef RDLM_MASTER_ENGINE_H
+#define RDLM_MASTER_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rdlm/constants.h"
+
+struct eng; /* one lockspace's resources and locks */
+
+/* Who owns a lock: the unit of lifetime (purge on death). */
+enum eng_owner_kind {
+    ENG_OWNER_PROCESS = 1, /* (node, pid) */
+    ENG_OWNER_GROUP = 2,   /* a group lock container: (node, container id) */
+};
+
+struct eng_owner {
+    uint8_t kind;  /* enum eng_owner_kind */
+    uint32_t node; /* cluster node id */
+    uint64_t id;   /* pid, or group container id */
+};
+
+/* A lock or conversion request (RDLM_LKF_CONVERT in flags selects a conversion). */
+struct eng_req {
+    uint64_t lkid;         /* new: the id to give the lock (!= 0, unused); convert: the lock */
+    uint64_t parent_lkid;  /* new: parent lock for a sub-resource, 0 for a root resource */
+    const void *name;      /* new: resource name (ignored for a conversion) */
+    uint16_t namelen;      /* 1..RDLM_RESNAME_MAXLEN */
+    int8_t mode;           /* requested mode, RDLM_MODE_NL..RDLM_MODE_EX */
+    uint32_t flags;        /* RDLM_LKF_* */
+    struct eng_owner owner;/* new: owner (ignored for a conversion) */
+    uint64_t xid;          /* deadlock-search owner (transaction id), 0 = the owner */
+    uint32_t timeout_cs;   /* with RDLM_LKF_TIMEOUT: centiseconds from now, > 0 */
+    uint32_t rd_id;        /* with RDLM_LKF_PERSIST_RES: recovery domain id, != 0 */
+    uint64_t hint;         /* passed to the blocking AST of locks that block this request */
+    bool has_bast;         /* the lock has a blocking callback (replaces the old on convert) */
+    const uint8_t *lvb;    /* with VALBLK: the caller's LVB, written on write-path grants */
+};
+
+/* What an action is. */
+enum eng_action_kind {
+    ENG_ACT_COMPLETE = 1, /* a request or unlock finished: status, mode, sbflags, LVB */
+    ENG_ACT_BAST = 2,     /* blocking AST to a granted lock: mode = the blocked mode */
+    ENG_ACT_LVB = 3,      /* the resource LVB changed (written or invalidated) */
+};
+
+/* Which operation a COMPLETE finishes. */
+enum eng_op {
+    ENG_OP_REQUEST = 1, /* the pending lock/convert/adopt request of the lock */
+    ENG_OP_UNLOCK = 2,  /* an unlock */
+};
+
+struct eng_action {
+    uint8_t kind;     /* enum eng_action_kind */
+    uint8_t op;       /* COMPLETE: enum eng_op */
+    int8_t mode;      /* COMPLETE: the lock's granted mode afterwards (IV if it is gone);
+                         BAST: the mode of the blocked request */
+    uint8_t sbflags;  /* COMPLETE: RDLM_SBF_* */
+    uint8_t status;   /* COMPLETE: enum rdlm_status */
+    uint8_t lvb_read; /* COMPLETE: 1 = lvb[] holds the resource LVB for the caller (VALBLK
+                         read); 0 = leave the caller's buffer as it is.
+                         LVB: 1 = lvb[] holds the new value, 0 = it was invalidated */
+    uint64_t lkid;    /* COMPLETE/BAST: the lock */
+    uint64_t hint;    /* BAST: the blocked requester's hint */
+    uint64_t lvbseq;  /* COMPLETE with lvb_read, and LVB: the resource's LVB sequence */
+    const void *res;  /* LVB: the resource (opaque; for eng_res_name) */
+    uint8_t lvb[RDLM_LVB_LEN];
+};
+
+/* A growable list of actions, owned by the caller (init zeroed; eng_actions_free). */
+struct eng_actions {
+    struct eng_action *v;
+    size_t n;
+    size_t cap;
+};
+
+void eng_actions_clear(struct eng_actions *a);
+void eng_actions_free(struct eng_actions *a);
+
+/* Life cycle. */
+struct eng *eng_create(void);
+void eng_destroy(struct eng *e);
+
+/*
+ * Operations. Each returns RDLM_OK (accepted: its effects are in *out) or an error status
+ * (rejected: nothing changed, nothing appended).
+ */
+int eng_request(struct eng *e, const struct eng_req *req, struct eng_actions *out);
+
+/* flags: RDLM_LKF_VALBLK, RDLM_LKF_IVVALBLK, RDLM_LKF_FORCEUNLOCK. lvb: with VALBLK. */
+int eng_unlock(struct eng *e, uint64_t lkid, uint32_t flags, const uint8_t *lvb,
+               struct eng_actions *out);
+
+/* flags: RDLM_LKF_CANCELWAITOK. Returns RDLM_E_CANCELGRANT when nothing is pending. */
+int eng_cancel(struct eng *e, uint64_t lkid, uint32_t flags, struct eng_actions *out);
+
+/* Deadlock victim: cancel the pending request with RDLM_E_DEADLOCK instead of CANCELED. */
+int eng_cancel_deadlock(struct eng *e, uint64_t lkid, struct eng_actions *out);
+
+/* Time moves to now_cs (centiseconds, monotonic, never backwards): expire TIMEOUT requests. */
+int eng_advance_time(struct eng *e, uint64_t now_cs, struct eng_actions *out);
+
+/*
+ * The owner died: its non-persistent locks are force-unlocked with IVVALBLK (LVBs of PW/EX
+ * holders invalidated); its PERSISTENT locks become orphans (pending operations cancelled,
+ * granted mode kept). No completion is emitted for the dead owner's own locks.
+ */
+int eng_purge_owner(struct eng *e, const struct eng_owner *owner, struct eng_actions *out);
+
+/* Release orphans whose former owner is (node, pid); pid 0 = every orphan of that node. */
+int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_actions *out);
+
+/* Queries (TruCluster dlm_get_lkinfo / dlm_get_rsbinfo, and lock dumps). */
+enum eng_lock_state {
+    ENG_LKS_GRANTED = 1,
+    ENG_LKS_CONVERTING = 2,
+    ENG_LKS_WAITING = 3,
+};
+
+struct eng_lock_info {
+    uint64_t lkid;
+    uint64_t parent_lkid;
+    int8_t grmode;         /* RDLM_MODE_IV while waiting */
+    int8_t rqmode;         /* the pending mode; == grmode when nothing is pending */
+    uint8_t state;         /* enum eng_lock_state */
+    bool orphan;
+    uint32_t flags;        /* the RDLM_LKF_* of the last request */
+    struct eng_owner owner;
+    uint64_t xid;
+    uint32_t timeout_cs;   /* of the pending request, 0 if none */
+    uint64_t hint;
+    uint16_t namelen;
+    uint8_t name[RDLM_RESNAME_MAXLEN];
+};
+
+enum eng_lvb_status {
+    ENG_LVB_NONE = 0,    /* never written */
+    ENG_LVB_VALID = 1,
+    ENG_LVB_INVALID = 2,
+};
+
+struct eng_res_info {
+    uint8_t lvb_status;     /* enum eng_lvb_status */
+    uint64_t lvbseq;
+    uint8_t lvb[RDLM_LVB_LEN];
+    uint32_t subres_count;  /* sub-resources that exist under this resource */
+    uint32_t lock_count;    /* locks on all three queues */
+    uint32_t bast_count;    /* blocking ASTs emitted for this resource since it was created */
+    uint32_t granted_count; /* locks holding a granted mode (granted + converting queues) */
+    int8_t granted_mode;    /* the most restrictive granted mode, IV if none */
+    int8_t convert_mode;    /* the highest mode requested on the converting queue, IV if none */
+    int8_t wait_mode;       /* the highest mode requested on the waiting queue, IV if none */
+    bool persistent;
+    uint32_t rd_id;
+    uint32_t granted_per_mode[RDLM_MODE_COUNT]; /* the lock word's counts (NL included) */
+};
+
+int eng_query_lock(const struct eng *e, uint64_t lkid, struct eng_lock_info *info);
+
+/* parent_lkid 0 = a root resource. RDLM_E_NOLOCK if the resource does not exist. */
+int eng_query_res(const struct eng *e, uint64_t parent_lkid, const void *name, uint16_t namelen,
+                  struct eng_res_info *info);
+
+/* The lock ids on each queue of a resource, in queue order (for dumps and model tests). */
+struct eng_queues {
+    size_t n[3];        /* granted, converting, waiting */
+    uint64_t *lkid[3];  /* caller-provided arrays of cap entries each */
+    size_t cap;
+};
+int eng_query_queues(const struct eng *e, uint64_t parent_lkid, const void *name,
+                     uint16_t namelen, struct eng_queues *q);
+
+/* Counts, for tests and memory benchmarks. */
+size_t eng_resource_count(const struct eng *e);
+size_t eng_lock_count(const struct eng *e);
+
+/* Name of the resource an ENG_ACT_LVB action refers to. */
+const uint8_t *eng_res_name(const void *res, uint16_t *namelen);
+
+#endif /* RDLM_MASTER_ENGINE_H */
