@@ -71,7 +71,7 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS_COMMON) $(CXXFLAGS_COMMON) $(DEPFLAGS) -c -o $@ $<
 
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk))
 
 .PHONY: all deps check test test-san run bench format clean
 all: $(LIBRARIES) $(PROGRAMS) $(TESTS) $(BENCHES)
