@@ -38,19 +38,19 @@ struct eng_owner {
 
 /* A lock or conversion request (RDLM_LKF_CONVERT in flags selects a conversion). */
 struct eng_req {
-    uint64_t lkid;         /* new: the id to give the lock (!= 0, unused); convert: the lock */
-    uint64_t parent_lkid;  /* new: parent lock for a sub-resource, 0 for a root resource */
-    const void *name;      /* new: resource name (ignored for a conversion) */
-    uint16_t namelen;      /* 1..RDLM_RESNAME_MAXLEN */
-    int8_t mode;           /* requested mode, RDLM_MODE_NL..RDLM_MODE_EX */
-    uint32_t flags;        /* RDLM_LKF_* */
-    struct eng_owner owner;/* new: owner (ignored for a conversion) */
-    uint64_t xid;          /* deadlock-search owner (transaction id), 0 = the owner */
-    uint32_t timeout_cs;   /* with RDLM_LKF_TIMEOUT: centiseconds from now, > 0 */
-    uint32_t rd_id;        /* with RDLM_LKF_PERSIST_RES: recovery domain id, != 0 */
-    uint64_t hint;         /* passed to the blocking AST of locks that block this request */
-    bool has_bast;         /* the lock has a blocking callback (replaces the old on convert) */
-    const uint8_t *lvb;    /* with VALBLK: the caller's LVB, written on write-path grants */
+    uint64_t lkid;          /* new: the id to give the lock (!= 0, unused); convert: the lock */
+    uint64_t parent_lkid;   /* new: parent lock for a sub-resource, 0 for a root resource */
+    const void *name;       /* new: resource name (ignored for a conversion) */
+    uint16_t namelen;       /* 1..RDLM_RESNAME_MAXLEN */
+    int8_t mode;            /* requested mode, RDLM_MODE_NL..RDLM_MODE_EX */
+    uint32_t flags;         /* RDLM_LKF_* */
+    struct eng_owner owner; /* new: owner (ignored for a conversion) */
+    uint64_t xid;           /* deadlock-search owner (transaction id), 0 = the owner */
+    uint32_t timeout_cs;    /* with RDLM_LKF_TIMEOUT: centiseconds from now, > 0 */
+    uint32_t rd_id;         /* with RDLM_LKF_PERSIST_RES: recovery domain id, != 0 */
+    uint64_t hint;          /* passed to the blocking AST of locks that block this request */
+    bool has_bast;          /* the lock has a blocking callback (replaces the old on convert) */
+    const uint8_t *lvb;     /* with VALBLK: the caller's LVB, written on write-path grants */
 };
 
 /* What an action is. */
@@ -136,27 +136,27 @@ enum eng_lock_state {
 struct eng_lock_info {
     uint64_t lkid;
     uint64_t parent_lkid;
-    int8_t grmode;         /* RDLM_MODE_IV while waiting */
-    int8_t rqmode;         /* the pending mode; == grmode when nothing is pending */
-    uint8_t state;         /* enum eng_lock_state */
+    int8_t grmode; /* RDLM_MODE_IV while waiting */
+    int8_t rqmode; /* the pending mode; == grmode when nothing is pending */
+    uint8_t state; /* enum eng_lock_state */
     bool orphan;
-    uint32_t flags;        /* the RDLM_LKF_* of the last request */
+    uint32_t flags; /* the RDLM_LKF_* of the last request */
     struct eng_owner owner;
     uint64_t xid;
-    uint32_t timeout_cs;   /* of the pending request, 0 if none */
+    uint32_t timeout_cs; /* of the pending request, 0 if none */
     uint64_t hint;
     uint16_t namelen;
     uint8_t name[RDLM_RESNAME_MAXLEN];
 };
 
 enum eng_lvb_status {
-    ENG_LVB_NONE = 0,    /* never written */
+    ENG_LVB_NONE = 0, /* never written */
     ENG_LVB_VALID = 1,
     ENG_LVB_INVALID = 2,
 };
 
 struct eng_res_info {
-    uint8_t lvb_status;     /* enum eng_lvb_status */
+    uint8_t lvb_status; /* enum eng_lvb_status */
     uint64_t lvbseq;
     uint8_t lvb[RDLM_LVB_LEN];
     uint32_t subres_count;  /* sub-resources that exist under this resource */
@@ -179,12 +179,12 @@ int eng_query_res(const struct eng *e, uint64_t parent_lkid, const void *name, u
 
 /* The lock ids on each queue of a resource, in queue order (for dumps and model tests). */
 struct eng_queues {
-    size_t n[3];        /* granted, converting, waiting */
-    uint64_t *lkid[3];  /* caller-provided arrays of cap entries each */
+    size_t n[3];       /* granted, converting, waiting */
+    uint64_t *lkid[3]; /* caller-provided arrays of cap entries each */
     size_t cap;
 };
-int eng_query_queues(const struct eng *e, uint64_t parent_lkid, const void *name,
-                     uint16_t namelen, struct eng_queues *q);
+int eng_query_queues(const struct eng *e, uint64_t parent_lkid, const void *name, uint16_t namelen,
+                     struct eng_queues *q);
 
 /* Counts, for tests and memory benchmarks. */
 size_t eng_resource_count(const struct eng *e);

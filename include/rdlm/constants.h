@@ -63,33 +63,33 @@ enum rdlm_mode {
  * meaning so that both front ends can map it without guessing.
  */
 enum rdlm_status {
-    RDLM_OK = 0,               /* granted / done */
-    RDLM_E_INVAL = 1,          /* bad mode, flag combination or argument */
-    RDLM_E_NAMELEN = 2,        /* resource name empty or longer than RDLM_RESNAME_MAXLEN */
-    RDLM_E_NOMEM = 3,          /* out of memory; nothing changed */
-    RDLM_E_NOLOCK = 4,         /* unknown (or already ended) lock id */
-    RDLM_E_EXISTS = 5,         /* lock id already in use */
-    RDLM_E_BUSY = 6,           /* an operation is in flight on this lock */
-    RDLM_E_NOTGRANTED = 7,     /* convert of a lock that was never granted (still waiting) */
-    RDLM_E_NOTQUEUED = 8,      /* NOQUEUE request not grantable now (completion status) */
-    RDLM_E_DEADLOCK = 9,       /* deadlock victim / conversion deadlock (completion) */
-    RDLM_E_TIMEDOUT = 10,      /* TIMEOUT expired before the grant (completion) */
-    RDLM_E_CANCELED = 11,      /* request cancelled (completion) */
-    RDLM_E_ABORTED = 12,       /* pending request ended by a force unlock (completion) */
-    RDLM_E_UNLOCKED = 13,      /* unlock done (completion of an unlock) */
-    RDLM_E_CANCELGRANT = 14,   /* cancel found nothing pending: the request was granted */
-    RDLM_E_CANCELWAIT = 15,    /* cancel of a waiting request without CANCELWAITOK */
-    RDLM_E_SUBLOCKS = 16,      /* unlock of a lock that still has sublocks */
-    RDLM_E_PARNOTGRANT = 17,   /* parent lock not granted */
-    RDLM_E_NOORPHAN = 18,      /* ORPHAN: no orphan lock of that name */
-    RDLM_E_ORPHANMODE = 19,    /* ORPHAN: orphans exist but in another mode */
-    RDLM_E_IS_PR = 20,         /* non-persistent lock on a persistent resource */
-    RDLM_E_NOT_PR = 21,        /* persistent lock on a non-persistent resource */
-    RDLM_E_PR_RD_MISMATCH = 22,/* persistent resource bound to another recovery domain */
-    RDLM_E_NOTCONN = 23,       /* no lockspace / connection to the cluster lost */
-    RDLM_E_NOSYS = 24,         /* not supported */
-    RDLM_E_ACCESS = 25,        /* not permitted */
-    RDLM_E_RECOVERY = 26,      /* the lockspace is recovering; retried internally */
+    RDLM_OK = 0,                /* granted / done */
+    RDLM_E_INVAL = 1,           /* bad mode, flag combination or argument */
+    RDLM_E_NAMELEN = 2,         /* resource name empty or longer than RDLM_RESNAME_MAXLEN */
+    RDLM_E_NOMEM = 3,           /* out of memory; nothing changed */
+    RDLM_E_NOLOCK = 4,          /* unknown (or already ended) lock id */
+    RDLM_E_EXISTS = 5,          /* lock id already in use */
+    RDLM_E_BUSY = 6,            /* an operation is in flight on this lock */
+    RDLM_E_NOTGRANTED = 7,      /* convert of a lock that was never granted (still waiting) */
+    RDLM_E_NOTQUEUED = 8,       /* NOQUEUE request not grantable now (completion status) */
+    RDLM_E_DEADLOCK = 9,        /* deadlock victim / conversion deadlock (completion) */
+    RDLM_E_TIMEDOUT = 10,       /* TIMEOUT expired before the grant (completion) */
+    RDLM_E_CANCELED = 11,       /* request cancelled (completion) */
+    RDLM_E_ABORTED = 12,        /* pending request ended by a force unlock (completion) */
+    RDLM_E_UNLOCKED = 13,       /* unlock done (completion of an unlock) */
+    RDLM_E_CANCELGRANT = 14,    /* cancel found nothing pending: the request was granted */
+    RDLM_E_CANCELWAIT = 15,     /* cancel of a waiting request without CANCELWAITOK */
+    RDLM_E_SUBLOCKS = 16,       /* unlock of a lock that still has sublocks */
+    RDLM_E_PARNOTGRANT = 17,    /* parent lock not granted */
+    RDLM_E_NOORPHAN = 18,       /* ORPHAN: no orphan lock of that name */
+    RDLM_E_ORPHANMODE = 19,     /* ORPHAN: orphans exist but in another mode */
+    RDLM_E_IS_PR = 20,          /* non-persistent lock on a persistent resource */
+    RDLM_E_NOT_PR = 21,         /* persistent lock on a non-persistent resource */
+    RDLM_E_PR_RD_MISMATCH = 22, /* persistent resource bound to another recovery domain */
+    RDLM_E_NOTCONN = 23,        /* no lockspace / connection to the cluster lost */
+    RDLM_E_NOSYS = 24,          /* not supported */
+    RDLM_E_ACCESS = 25,         /* not permitted */
+    RDLM_E_RECOVERY = 26,       /* the lockspace is recovering; retried internally */
     RDLM_E_STATUS_COUNT
 };
 

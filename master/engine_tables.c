@@ -1,0 +1,46 @@
+/*
+ * master/engine_tables.c - the three 6x6 tables of the VMS lock model, verbatim from
+ * docs/engine.md section 1 (spec B.1, B.5, B.4). Everything that decides compatibility, LVB
+ * transfer or QUECVT legality reads these tables; no rule is coded as logic elsewhere.
+ */
+#include "master/engine_internal.h"
+
+/* eng_compat[held][requested] (B.1). */
+const bool eng_compat[RDLM_MODE_COUNT][RDLM_MODE_COUNT] = {
+    /*          NL CR CW PR PW EX */
+    /* NL */ {1, 1, 1, 1, 1, 1},
+    /* CR */ {1, 1, 1, 1, 1, 0},
+    /* CW */ {1, 1, 1, 0, 0, 0},
+    /* PR */ {1, 1, 0, 1, 0, 0},
+    /* PW */ {1, 1, 0, 0, 0, 0},
+    /* EX */ {1, 0, 0, 0, 0, 0},
+};
+
+#define R LVB_READ
+#define W LVB_WRITE
+#define _ LVB_NONE
+/* eng_lvbop[granted + 1][requested]: row 0 is a new request (B.5). */
+const uint8_t eng_lvbop[RDLM_MODE_COUNT + 1][RDLM_MODE_COUNT] = {
+    /*          NL CR CW PR PW EX */
+    /* UN */ {R, R, R, R, R, R},
+    /* NL */ {R, R, R, R, R, R},
+    /* CR */ {_, R, R, R, R, R},
+    /* CW */ {_, _, R, R, R, R},
+    /* PR */ {_, _, _, R, R, R},
+    /* PW */ {W, W, W, W, W, R},
+    /* EX */ {W, W, W, W, W, W},
+};
+#undef R
+#undef W
+#undef _
+
+/* eng_quecvt_ok[granted][requested] (B.4). */
+const bool eng_quecvt_ok[RDLM_MODE_COUNT][RDLM_MODE_COUNT] = {
+    /*          NL CR CW PR PW EX */
+    /* NL */ {0, 1, 1, 1, 1, 1},
+    /* CR */ {0, 0, 1, 1, 1, 1},
+    /* CW */ {0, 0, 0, 1, 1, 1},
+    /* PR */ {0, 0, 1, 0, 1, 1},
+    /* PW */ {0, 0, 0, 0, 0, 1},
+    /* EX */ {0, 0, 0, 0, 0, 0},
+};
