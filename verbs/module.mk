@@ -1,0 +1,9 @@
+# verbs/: the transport (verbs/transport.h) - one interface, a tcp and an rdma back end.
+VERBS_SOURCES := verbs/transport.c verbs/onesided.c \
+	verbs/tcp_frame.c verbs/tcp_ctx.c verbs/tcp_conn.c verbs/tcp_onesided.c \
+	verbs/rdma_stub.c
+VERBS_LDLIBS := -libverbs -lrdmacm
+
+$(eval $(call c_library,rdlmverbs,$(VERBS_SOURCES)))
+
+$(eval $(call c_program,tests/verbs/test_transport,tests/verbs/test_transport.c tests/verbs/harness.c,$(BUILD)/librdlmverbs.a,-lcmocka $(VERBS_LDLIBS),TESTS))
