@@ -1,0 +1,154 @@
+/*
+ * rdlm.h - the native API of librdlm, the rdlm client library.
+ *
+ * A program opens a lockspace, then locks, converts, unlocks and cancels locks on named
+ * resources in it. The model is the VMS one (six modes, conversion and wait queues, lock value
+ * blocks, completion and blocking ASTs); modes, flags and status codes are in
+ * rdlm/constants.h. Both seed APIs (Linux libdlm, TruCluster DLM) are thin front ends over
+ * this one.
+ *
+ * Finding the cluster: RDLM_CONFIG names the cluster file (INI; see docs/operations.md), and
+ * RDLM_NODE the node this process runs on (default: the first node whose address is local).
+ * `rdlmctl up N` starts a local cluster and prints both.
+ *
+ * Calls are asynchronous unless RDLM_LKF_WAIT is given: they return RDLM_OK once the request
+ * is accepted, and the outcome arrives later in the lock status block and through the
+ * completion callback. With RDLM_LKF_WAIT they return the outcome itself (the completion
+ * callback is then not called). Every accepted request gets exactly one completion.
+ *
+ * Callbacks run in the lockspace's dispatch thread (started by default), or inside
+ * rdlm_dispatch() when the program asked for fd-driven delivery (RDLM_LS_FD_DISPATCH).
+ * They may call rdlm functions, including synchronous ones.
+ *
+ * Thread safety: every call may be made from any thread; one lock must not be operated on by
+ * two threads at once (the second gets RDLM_E_BUSY).
+ */
+#ifndef RDLM_H
+#define RDLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rdlm/constants.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rdlm_ls rdlm_ls;
+
+/* Lock status block: where a lock's outcomes land. Owned by the caller; must stay valid
+ * until the lock is unlocked (its last completion has been delivered). */
+struct rdlm_lksb {
+    int status;      /* enum rdlm_status of the last completed operation */
+    uint64_t lkid;   /* set when a new request is accepted; input for conversions/unlock */
+    uint8_t sbflags; /* RDLM_SBF_* of the last completion */
+    uint8_t *lvb;    /* RDLM_LVB_LEN bytes, required with RDLM_LKF_VALBLK */
+    uint64_t lvbseq; /* the LVB's sequence number when it was last read or written */
+};
+
+typedef void (*rdlm_ast_fn)(void *astarg);
+/* mode: the mode of the request that is blocked; hint: that requester's hint. */
+typedef void (*rdlm_bast_fn)(void *astarg, int mode, uint64_t hint);
+
+/* Less common request arguments; NULL means all zero. */
+struct rdlm_lock_ext {
+    uint64_t parent;     /* parent lock id: the resource is a sub-resource of its resource */
+    uint64_t xid;        /* transaction id for deadlock search (0 = the process) */
+    uint32_t timeout_cs; /* with RDLM_LKF_TIMEOUT: centiseconds */
+    uint32_t rd_id;      /* with RDLM_LKF_PERSIST_RES: recovery domain */
+    uint64_t hint;       /* given to the blocking callbacks of locks blocking this request */
+    uint64_t group;      /* nonzero: the lock belongs to this group lock container */
+};
+
+/* Lockspaces. flags: RDLM_LS_* below. Names are at most RDLM_LOCKSPACE_MAXLEN bytes. */
+#define RDLM_LS_NEWEXCL     0x1u /* create: fail with RDLM_E_EXISTS if it exists */
+#define RDLM_LS_FD_DISPATCH 0x2u /* no dispatch thread: poll rdlm_ls_fd(), call rdlm_dispatch() */
+
+int rdlm_ls_create(const char *name, uint32_t flags, rdlm_ls **out);
+int rdlm_ls_open(const char *name, uint32_t flags, rdlm_ls **out);
+int rdlm_ls_close(rdlm_ls *ls);                   /* force-unlocks this handle's locks */
+int rdlm_ls_release(rdlm_ls *ls, int force);      /* close + remove the lockspace */
+int rdlm_ls_fd(rdlm_ls *ls);                      /* readable when callbacks are pending */
+int rdlm_dispatch(rdlm_ls *ls);                   /* run pending callbacks; count or -error */
+int rdlm_ls_start_dispatch(rdlm_ls *ls);          /* RDLM_E_EXISTS if already running */
+int rdlm_ls_stop_dispatch(rdlm_ls *ls);
+
+/*
+ * Lock or convert (RDLM_LKF_CONVERT with lksb->lkid). name/namelen are ignored for a
+ * conversion. ast is required unless RDLM_LKF_WAIT; on a conversion, ast/bast/astarg replace
+ * the previous ones.
+ */
+int rdlm_lock(rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_t flags, const void *name,
+              unsigned namelen, rdlm_ast_fn ast, void *astarg, rdlm_bast_fn bast,
+              const struct rdlm_lock_ext *ext);
+
+/* Unlock (flags: VALBLK, IVVALBLK, FORCEUNLOCK, WAIT). Completion status RDLM_E_UNLOCKED,
+ * through the lock's completion callback (astarg replaces the old one if non-NULL). */
+int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lksb,
+                void *astarg);
+
+/* Cancel a pending request (flags: CANCELWAITOK). Returns RDLM_OK (the request will
+ * complete with RDLM_E_CANCELED), RDLM_E_CANCELGRANT (it was granted first), ... */
+int rdlm_cancel(rdlm_ls *ls, uint64_t lkid, uint32_t flags);
+
+/* Cancel a deadlock victim: its request completes with RDLM_E_DEADLOCK. */
+int rdlm_deadlock_cancel(rdlm_ls *ls, uint64_t lkid);
+
+/* Release the orphans of process pid on node (node 0 = this node; pid 0 = all). */
+int rdlm_purge(rdlm_ls *ls, uint32_t node, uint32_t pid);
+
+/* Queries. */
+struct rdlm_lock_info {
+    uint64_t lkid;
+    uint64_t parent;
+    int grmode;        /* RDLM_MODE_IV while waiting */
+    int rqmode;
+    int state;         /* 1 granted, 2 converting, 3 waiting */
+    int orphan;
+    uint32_t flags;
+    uint32_t owner_node;
+    uint64_t owner_pid; /* or the group id for a group lock */
+    int owner_is_group;
+    uint16_t namelen;
+    uint8_t name[RDLM_RESNAME_MAXLEN];
+};
+
+struct rdlm_res_info {
+    int lvb_status;   /* 0 never written, 1 valid, 2 invalid */
+    uint64_t lvbseq;
+    uint8_t lvb[RDLM_LVB_LEN];
+    uint32_t subres_count, lock_count, bast_count, granted_count;
+    int granted_mode, convert_mode, wait_mode; /* RDLM_MODE_IV if none */
+    int persistent;
+    uint32_t rd_id;
+    int fast;           /* 1 if the master holds it on the one-sided fast path */
+    uint32_t master_node;
+};
+
+int rdlm_query_lock(rdlm_ls *ls, uint64_t lkid, struct rdlm_lock_info *info);
+int rdlm_query_resource(rdlm_ls *ls, const void *name, unsigned namelen, uint64_t parent,
+                        struct rdlm_res_info *info);
+
+/* Per-handle statistics (for demos and benchmarks). */
+struct rdlm_stats {
+    uint64_t requests;     /* lock + convert requests accepted */
+    uint64_t fast_grants;  /* granted by one-sided CAS */
+    uint64_t fast_unlocks; /* unlocks done by one-sided CAS */
+    uint64_t two_sided;    /* operations that went to the master as messages */
+    uint64_t cas_retries;  /* CAS attempts that found the word changed */
+};
+void rdlm_ls_stats(rdlm_ls *ls, struct rdlm_stats *out);
+
+/* Disable (0) or enable (1) the one-sided fast path for this handle (also env
+ * RDLM_FASTPATH=0). */
+void rdlm_ls_set_fastpath(rdlm_ls *ls, int enabled);
+
+const char *rdlm_status_str(int status);
+const char *rdlm_mode_str(int mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RDLM_H */
