@@ -346,6 +346,21 @@ int conv(struct t *t, uint64_t id, int mode, uint32_t flags)
     return req(t, &r);
 }
 
+int lock_nobast(struct t *t, uint64_t id, const char *name, int mode, uint32_t flags)
+{
+    struct eng_req r = rq(t, id, name, mode, flags);
+    r.has_bast = false;
+    return req(t, &r);
+}
+
+int conv_hb(struct t *t, uint64_t id, int mode, uint32_t flags, uint64_t hint, bool has_bast)
+{
+    struct eng_req r = cvrq(id, mode, flags);
+    r.hint = hint;
+    r.has_bast = has_bast;
+    return req(t, &r);
+}
+
 int lock_lvb(struct t *t, uint64_t id, const char *name, int mode, uint32_t flags,
              const uint8_t *lvb)
 {

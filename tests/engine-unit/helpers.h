@@ -96,6 +96,10 @@ int req(struct t *t, const struct eng_req *r);
 int lock(struct t *t, uint64_t id, const char *name, int mode, uint32_t flags);
 int sublock(struct t *t, uint64_t id, uint64_t parent, const char *name, int mode, uint32_t flags);
 int conv(struct t *t, uint64_t id, int mode, uint32_t flags);
+/* The same with has_bast = false (the lock has no blocking callback). */
+int lock_nobast(struct t *t, uint64_t id, const char *name, int mode, uint32_t flags);
+/* A conversion with an explicit hint and has_bast. */
+int conv_hb(struct t *t, uint64_t id, int mode, uint32_t flags, uint64_t hint, bool has_bast);
 /* With RDLM_LKF_VALBLK added and the caller's LVB. */
 int lock_lvb(struct t *t, uint64_t id, const char *name, int mode, uint32_t flags,
              const uint8_t *lvb);
@@ -111,6 +115,20 @@ int purge_orphans(struct t *t, uint32_t node, uint64_t pid);
 /* Convenience: the call must return RDLM_OK / the given status. */
 #define ok(t, call) th_rc(t, __FILE__, __LINE__, #call, (call), RDLM_OK)
 void th_rc(struct t *t, const char *file, int line, const char *what, int got, int want);
+
+/* Setup shorthand: a new lock that must be granted at once, emitting only its completion. */
+#define must_grant(t, id, name, mode)                                                              \
+    do {                                                                                           \
+        ok(t, lock(t, id, name, mode, 0));                                                         \
+        expect_granted(t, id, mode);                                                               \
+        expect_end(t);                                                                             \
+    } while (0)
+#define must_grant_nobast(t, id, name, mode)                                                       \
+    do {                                                                                           \
+        ok(t, lock_nobast(t, id, name, mode, 0));                                                  \
+        expect_granted(t, id, mode);                                                               \
+        expect_end(t);                                                                             \
+    } while (0)
 
 /* Action expectations (consume t->a in order). */
 const struct eng_action *th_expect_complete(struct t *t, const char *file, int line, uint64_t id,
