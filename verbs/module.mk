@@ -1,7 +1,8 @@
 # verbs/: the transport (verbs/transport.h) - one interface, a tcp and an rdma back end.
+# See docs/transport.md.
 VERBS_SOURCES := verbs/transport.c verbs/onesided.c \
 	verbs/tcp_frame.c verbs/tcp_ctx.c verbs/tcp_conn.c verbs/tcp_onesided.c \
-	verbs/rdma_stub.c
+	verbs/rdma_ctx.c verbs/rdma_probe.c verbs/rdma_cm.c verbs/rdma_qp.c verbs/rdma_onesided.c
 VERBS_LDLIBS := -libverbs -lrdmacm
 
 $(eval $(call c_library,rdlmverbs,$(VERBS_SOURCES)))
