@@ -126,6 +126,21 @@ int eng_purge_owner(struct eng *e, const struct eng_owner *owner, struct eng_act
 /* Release orphans whose former owner is (node, pid); pid 0 = every orphan of that node. */
 int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_actions *out);
 
+/*
+ * Hooks for the service's FAST/SLOW transitions and recovery (docs/protocol.md section 4).
+ * They bypass the grant rules on purpose and emit nothing.
+ *
+ * eng_install_granted: add a lock the master learnt of from a hold report, GRANTED at
+ * req->mode on the resource (req->name; no parent), with req's owner, flags, hint, has_bast.
+ * Errors: the argument checks of eng_request, RDLM_E_EXISTS, RDLM_E_NOMEM.
+ * eng_forget_lock: drop a GRANTED lock's record (the lock lives on as a count in the word).
+ * eng_set_lvb: set a resource's LVB (status: enum eng_lvb_status), creating nothing.
+ */
+int eng_install_granted(struct eng *e, const struct eng_req *req);
+int eng_forget_lock(struct eng *e, uint64_t lkid);
+int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status,
+                uint64_t seq, const uint8_t *value);
+
 /* Queries (TruCluster dlm_get_lkinfo / dlm_get_rsbinfo, and lock dumps). */
 enum eng_lock_state {
     ENG_LKS_GRANTED = 1,

@@ -18,6 +18,7 @@
 
 #include "master/engine.h"
 #include "master/pool.h"
+#include "common/modes.h"
 
 enum { Q_GRANTED = 0, Q_CONVERTING = 1, Q_WAITING = 2, Q_COUNT = 3 };
 
@@ -104,13 +105,12 @@ struct eng {
 };
 
 /* engine_tables.c */
-extern const bool eng_compat[RDLM_MODE_COUNT][RDLM_MODE_COUNT];
 enum { LVB_NONE = 0, LVB_READ = 1, LVB_WRITE = 2 };
 extern const uint8_t eng_lvbop[RDLM_MODE_COUNT + 1][RDLM_MODE_COUNT];
 extern const bool eng_quecvt_ok[RDLM_MODE_COUNT][RDLM_MODE_COUNT];
 static inline bool eng_modes_compat(int held, int req)
 {
-    return held < 0 || req < 0 || eng_compat[held][req];
+    return held < 0 || req < 0 || rdlm_compat[held][req];
 }
 
 /* engine_store.c */

@@ -198,7 +198,8 @@ static bool pick_orphan(const struct eng *e, const struct eng_lock *l, const voi
     const struct orphan_pick *p = arg;
     const struct eng_owner *o = eng_owner_of(e, l);
 
-    return (l->bits & LB_ORPHAN) && o->node == p->node && (p->pid == 0 || o->id == p->pid);
+    return (l->bits & LB_ORPHAN) && o->node == p->node &&
+           (p->pid == 0 || (o->id & 0xffffffffu) == p->pid);
 }
 
 /* Remove l as a force unlock with IVVALBLK would, sublocks first, emitting no completion. */

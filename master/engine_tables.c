@@ -5,16 +5,7 @@
  */
 #include "master/engine_internal.h"
 
-/* eng_compat[held][requested] (B.1). */
-const bool eng_compat[RDLM_MODE_COUNT][RDLM_MODE_COUNT] = {
-    /*          NL CR CW PR PW EX */
-    /* NL */ {1, 1, 1, 1, 1, 1},
-    /* CR */ {1, 1, 1, 1, 1, 0},
-    /* CW */ {1, 1, 1, 0, 0, 0},
-    /* PR */ {1, 1, 0, 1, 0, 0},
-    /* PW */ {1, 1, 0, 0, 0, 0},
-    /* EX */ {1, 0, 0, 0, 0, 0},
-};
+/* The compatibility table is common/modes.h (shared with the client fast path). */
 
 #define R LVB_READ
 #define W LVB_WRITE
