@@ -8,3 +8,6 @@ VERBS_LDLIBS := -libverbs -lrdmacm
 $(eval $(call c_library,rdlmverbs,$(VERBS_SOURCES)))
 
 $(eval $(call c_program,tests/verbs/test_transport,tests/verbs/test_transport.c tests/verbs/harness.c,$(BUILD)/librdlmverbs.a,-lcmocka $(VERBS_LDLIBS),TESTS))
+
+# rdlm-pingpong: CAS round-trip and SEND ping-pong latency between two processes (the floor).
+$(eval $(call c_program,verbs/rdlm-pingpong,verbs/pingpong.c,$(BUILD)/librdlmverbs.a,$(VERBS_LDLIBS),PROGRAMS))

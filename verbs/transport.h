@@ -20,8 +20,8 @@
  *
  * Ordering: messages arrive intact and in order per connection.  One-sided ops posted on one
  * connection execute at the target in posting order (the rdma back end fences a WRITE or SEND
- * posted behind an outstanding READ/atomic).  Messages and one-sided ops of one connection are
- * also executed in posting order.
+ * posted behind an outstanding READ/atomic).  A message that had to wait for credits is not
+ * ordered against one-sided ops posted after it.
  *
  * Errors: functions return 0 or a negative errno.  Failed ops complete with a non-zero
  * status (enum rt_status); a lost connection also yields one RT_EV_CLOSED event naming the peer
