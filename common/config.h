@@ -23,14 +23,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RDLM_NODE_ID_MAX      4095u
-#define RDLM_SHARDS_MAX       64u
-#define RDLM_CONFIG_NAME_MAX  64u /* bytes, with the NUL */
-#define RDLM_CONFIG_ADDR_MAX  64u
-#define RDLM_CONFIG_DEFAULT   "/etc/rdlm/cluster.ini"
+#define RDLM_NODE_ID_MAX     4095u
+#define RDLM_SHARDS_MAX      64u
+#define RDLM_CONFIG_NAME_MAX 64u /* bytes, with the NUL */
+#define RDLM_CONFIG_ADDR_MAX 64u
+#define RDLM_CONFIG_DEFAULT  "/etc/rdlm/cluster.ini"
 
 struct rdlm_node_config {
-    uint32_t id;     /* 1..RDLM_NODE_ID_MAX */
+    uint32_t id; /* 1..RDLM_NODE_ID_MAX */
     char address[RDLM_CONFIG_ADDR_MAX];
     uint16_t port;   /* shard i listens on port + i */
     uint32_t shards; /* 1..RDLM_SHARDS_MAX, the [cluster] default unless overridden */
@@ -54,8 +54,7 @@ int rdlm_config_load(const char *path, struct rdlm_cluster_config *out, char *er
 void rdlm_config_free(struct rdlm_cluster_config *cfg);
 
 /* The node with that id, or NULL. */
-const struct rdlm_node_config *rdlm_config_node(const struct rdlm_cluster_config *cfg,
-                                                uint32_t id);
+const struct rdlm_node_config *rdlm_config_node(const struct rdlm_cluster_config *cfg, uint32_t id);
 
 /* This host's node id: RDLM_NODE from the environment if set (it must name a node of cfg,
  * else -1 with errno EINVAL), otherwise the first node (by id) whose address is one of this
