@@ -14,9 +14,9 @@
 
 #include "rdlm/constants.h"
 
-#define LW_GEN_SHIFT  48
-#define LW_SLOW       (1ull << 47)
-#define LW_NO_SLOT    0xffffffffu /* slot index meaning "no slot: two-sided only" */
+#define LW_GEN_SHIFT 48
+#define LW_SLOW      (1ull << 47)
+#define LW_NO_SLOT   0xffffffffu /* slot index meaning "no slot: two-sided only" */
 
 struct lw_field {
     uint8_t shift;

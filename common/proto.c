@@ -241,6 +241,7 @@ static void enc_unlock(struct wbuf *w, const struct proto_msg *m)
     const struct msg_unlock *u = &m->u.unlock;
 
     w_u64(w, u->lkid);
+    w_u64(w, u->parent);
     w_u32(w, u->flags);
     w_u8(w, u->grmode);
     w_name(w, &u->name);
@@ -253,6 +254,7 @@ static void dec_unlock(struct rbuf *r, struct proto_msg *m)
     struct msg_unlock *u = &m->u.unlock;
 
     u->lkid = r_u64(r);
+    u->parent = r_u64(r);
     u->flags = r_u32(r);
     u->grmode = r_mode(r, true);
     r_name(r, &u->name, false);

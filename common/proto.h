@@ -16,13 +16,13 @@
 
 #include "rdlm/constants.h"
 
-#define PROTO_MAGIC0   'R'
-#define PROTO_MAGIC1   'L'
-#define PROTO_VERSION  1
-#define PROTO_HDR_LEN  24
-#define PROTO_MAX_MSG  4096u
-#define PROTO_MAX_TEXT 3900u /* text payload of a REPLY */
-#define PROTO_MAX_HOLDS 128u /* lock entries in one HOLD_REPORT */
+#define PROTO_MAGIC0    'R'
+#define PROTO_MAGIC1    'L'
+#define PROTO_VERSION   1
+#define PROTO_HDR_LEN   24
+#define PROTO_MAX_MSG   4096u
+#define PROTO_MAX_TEXT  3900u /* text payload of a REPLY */
+#define PROTO_MAX_HOLDS 128u  /* lock entries in one HOLD_REPORT */
 
 enum msg_type {
     MSG_SHARD_INFO = 1,
@@ -49,7 +49,7 @@ enum msg_type {
 enum hello_role { ROLE_CLIENT = 1, ROLE_DAEMON = 2, ROLE_CTL = 3 };
 struct proto_hello {
     uint8_t role;
-    uint16_t node;      /* the connecting process's node */
+    uint16_t node; /* the connecting process's node */
     uint32_t pid;
     uint32_t incarnation; /* random per process start */
 };
@@ -94,6 +94,7 @@ struct msg_request {
 
 struct msg_unlock {
     uint64_t lkid;
+    uint64_t parent; /* nonzero for a lock on a sub-resource */
     uint32_t flags;
     int8_t grmode; /* the client's view */
     struct msg_name name;

@@ -134,12 +134,15 @@ int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_act
  * req->mode on the resource (req->name; no parent), with req's owner, flags, hint, has_bast.
  * Errors: the argument checks of eng_request, RDLM_E_EXISTS, RDLM_E_NOMEM.
  * eng_forget_lock: drop a GRANTED lock's record (the lock lives on as a count in the word).
- * eng_set_lvb: set a resource's LVB (status: enum eng_lvb_status), creating nothing.
+ * eng_set_lvb: set a root resource's LVB (status: enum eng_lvb_status), creating the
+ * resource if needed (the locks that will keep it usually follow).
+ * eng_release_unused: free a root resource that has no locks, sub-resources or persistence.
  */
 int eng_install_granted(struct eng *e, const struct eng_req *req);
 int eng_forget_lock(struct eng *e, uint64_t lkid);
 int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status,
                 uint64_t seq, const uint8_t *value);
+int eng_release_unused(struct eng *e, const void *name, uint16_t namelen);
 
 /* Queries (TruCluster dlm_get_lkinfo / dlm_get_rsbinfo, and lock dumps). */
 enum eng_lock_state {

@@ -61,16 +61,16 @@ int eng_forget_lock(struct eng *e, uint64_t lkid)
     return RDLM_OK;
 }
 
-int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status,
-                uint64_t seq, const uint8_t *value)
+int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status, uint64_t seq,
+                const uint8_t *value)
 {
     struct eng_res *r;
 
     if (!e || !name || namelen == 0 || namelen > RDLM_RESNAME_MAXLEN || status > ENG_LVB_INVALID)
         return RDLM_E_INVAL;
-    r = eng_res_find(e, NULL, name, namelen);
+    r = eng_res_get(e, NULL, name, namelen); /* the locks may come right after */
     if (!r)
-        return RDLM_E_NOLOCK;
+        return RDLM_E_NOMEM;
     if (status == ENG_LVB_NONE) {
         free(r->lvb);
         r->lvb = NULL;
@@ -85,5 +85,18 @@ int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t statu
     r->lvb->seq = seq;
     if (value)
         memcpy(r->lvb->data, value, RDLM_LVB_LEN);
+    return RDLM_OK;
+}
+
+int eng_release_unused(struct eng *e, const void *name, uint16_t namelen)
+{
+    struct eng_res *r;
+
+    if (!e || !name || namelen == 0 || namelen > RDLM_RESNAME_MAXLEN)
+        return RDLM_E_INVAL;
+    r = eng_res_find(e, NULL, name, namelen);
+    if (!r)
+        return RDLM_E_NOLOCK;
+    eng_res_release_if_unused(e, r);
     return RDLM_OK;
 }

@@ -5,25 +5,7 @@
  */
 #include "master/engine_internal.h"
 
-/* The compatibility table is common/modes.h (shared with the client fast path). */
-
-#define R LVB_READ
-#define W LVB_WRITE
-#define _ LVB_NONE
-/* eng_lvbop[granted + 1][requested]: row 0 is a new request (B.5). */
-const uint8_t eng_lvbop[RDLM_MODE_COUNT + 1][RDLM_MODE_COUNT] = {
-    /*          NL CR CW PR PW EX */
-    /* UN */ {R, R, R, R, R, R},
-    /* NL */ {R, R, R, R, R, R},
-    /* CR */ {_, R, R, R, R, R},
-    /* CW */ {_, _, R, R, R, R},
-    /* PR */ {_, _, _, R, R, R},
-    /* PW */ {W, W, W, W, W, R},
-    /* EX */ {W, W, W, W, W, W},
-};
-#undef R
-#undef W
-#undef _
+/* The compatibility and LVB tables are in common/modes.h (shared with the client). */
 
 /* eng_quecvt_ok[granted][requested] (B.4). */
 const bool eng_quecvt_ok[RDLM_MODE_COUNT][RDLM_MODE_COUNT] = {

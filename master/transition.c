@@ -1,0 +1,291 @@
+/*
+ * master/transition.c - moving a resource between the one-sided fast path and the engine
+ * (docs/protocol.md section 4).
+ *
+ * FAST -> SLOW: set SLOW in the word (no client CAS succeeds after that), park the request
+ * that needed it and every later one, send CONTENDED to the interest set, collect their
+ * HOLD_REPORTs, install the reported locks in the engine, load the LVB record, then replay the
+ * parked messages in arrival order. Counts the reports do not explain belong to clients that
+ * disconnected (their locks are released with them).
+ *
+ * SLOW -> FAST: when both queues are empty and every lock left is plain, forget the records
+ * and clear SLOW; the counts stay, so the holders keep their locks.
+ */
+#include "master/daemon.h"
+#include "rdlm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void send_contended(struct shard *s, struct mclient *c, const struct mres *r, uint16_t gen)
+{
+    struct proto_msg m = {0};
+
+    m.hdr.type = MSG_CONTENDED;
+    m.hdr.ls = r->ls->id;
+    m.u.contended.slot = r->slot;
+    m.u.contended.gen = gen;
+    send_msg(s, c, &m);
+}
+
+static void finish(struct shard *s, struct mres *r);
+
+void transition_start(struct shard *s, struct mres *r)
+{
+    uint64_t w;
+
+    if (r->state != RS_FAST)
+        return;
+    for (;;) {
+        w = word_load(s, r->slot);
+        if (lw_slow(w) || word_cas(s, r->slot, w, w | LW_SLOW))
+            break;
+    }
+    r->state = RS_TRANSITION;
+    r->nholds = 0;
+    r->nawaiting = 0;
+    s->stats.transitions++;
+    for (uint32_t i = 0; i < r->ninterest; i++) {
+        struct mclient *c = client_by_id(s, r->interest[i]);
+        r->awaiting[i] = c != NULL;
+        if (c) {
+            r->nawaiting++;
+            send_contended(s, c, r, lw_gen(w));
+        }
+    }
+    if (r->nawaiting == 0)
+        finish(s, r);
+}
+
+void transition_park(struct shard *s, struct mres *r, uint32_t client, const void *bytes,
+                     uint32_t len)
+{
+    struct parked *p = malloc(sizeof(*p) + len);
+
+    (void)s;
+    if (!p)
+        return; /* the client sees no completion: it will time out and reconnect */
+    p->next = NULL;
+    p->client = client;
+    p->len = len;
+    memcpy(p->bytes, bytes, len);
+    if (r->parked_tail)
+        r->parked_tail->next = p;
+    else
+        r->parked_head = p;
+    r->parked_tail = p;
+}
+
+static int add_hold(struct mres *r, uint32_t client, const struct msg_hold *h)
+{
+    if (r->nholds == r->holds_cap) {
+        uint32_t cap = r->holds_cap ? 2 * r->holds_cap : 8;
+        struct msg_hold *v = realloc(r->holds, cap * sizeof(*v));
+        uint32_t *c;
+        if (!v)
+            return -1;
+        r->holds = v;
+        c = realloc(r->hold_client, cap * sizeof(*c));
+        if (!c)
+            return -1;
+        r->hold_client = c;
+        r->holds_cap = cap;
+    }
+    r->holds[r->nholds] = *h;
+    r->hold_client[r->nholds++] = client;
+    return 0;
+}
+
+void transition_report(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_hold_report *h = &m->u.hold_report;
+    struct mres *r = mres_by_slot(s, h->slot, h->gen);
+
+    if (!r || r->state != RS_TRANSITION || r->ls != c->ls)
+        return; /* stale: the slot moved on */
+    for (unsigned i = 0; i < h->n; i++)
+        add_hold(r, c->id, &h->holds[i]);
+    if (!h->last)
+        return;
+    for (uint32_t i = 0; i < r->ninterest; i++)
+        if (r->interest[i] == c->id && r->awaiting[i]) {
+            r->awaiting[i] = 0;
+            if (--r->nawaiting == 0)
+                finish(s, r);
+            return;
+        }
+}
+
+/* Install every reported lock; returns how many were installed per mode. */
+static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDLM_MODE_COUNT])
+{
+    memset(per_mode, 0, RDLM_MODE_COUNT * sizeof(*per_mode));
+    for (uint32_t i = 0; i < r->nholds; i++) {
+        const struct msg_hold *h = &r->holds[i];
+        struct mclient *c = r->hold_client[i] < s->nclients ? s->clients[r->hold_client[i]] : NULL;
+        struct eng_req q = {
+            .lkid = h->lkid,
+            .name = r->name,
+            .namelen = r->namelen,
+            .mode = h->mode,
+            .flags = h->flags,
+            .hint = h->hint,
+            .has_bast = h->has_bast,
+        };
+        if (!c)
+            continue;
+        q.owner = client_owner(c, 0);
+        if (eng_install_granted(r->ls->e, &q) != RDLM_OK)
+            continue;
+        u64map_put(&s->lock_client, h->lkid, c->id);
+        per_mode[h->mode]++;
+    }
+    r->nholds = 0;
+}
+
+static void check_counts(struct shard *s, struct mres *r, const uint32_t per_mode[])
+{
+    uint64_t w = word_load(s, r->slot);
+
+    for (int m = RDLM_MODE_NL; m <= RDLM_MODE_EX; m++) {
+        uint32_t counted = lw_count(w, m);
+        if (counted > per_mode[m])
+            log_msg("shard %u: %.*s: %u %s lock(s) of departed clients released", s->index,
+                    r->namelen, r->name, counted - per_mode[m], rdlm_mode_str(m));
+        else if (counted < per_mode[m])
+            log_msg("shard %u: %.*s: reports show %u %s locks, the word %u", s->index, r->namelen,
+                    r->name, per_mode[m], rdlm_mode_str(m), counted);
+    }
+}
+
+static void load_lvb(struct shard *s, struct mres *r)
+{
+    const struct lvb_record *rec = &s->lvbs[r->slot];
+
+    if (rec->status == LVBR_NONE)
+        return;
+    eng_set_lvb(r->ls->e, r->name, r->namelen,
+                rec->status == LVBR_VALID ? ENG_LVB_VALID : ENG_LVB_INVALID, rec->seq, rec->value);
+}
+
+static void replay_parked(struct shard *s, struct mres *r)
+{
+    struct parked *p = r->parked_head;
+
+    r->parked_head = r->parked_tail = NULL;
+    while (p) {
+        struct parked *next = p->next;
+        struct mclient *c = client_by_id(s, p->client);
+        if (c)
+            shard_dispatch(s, c, p->bytes, p->len);
+        free(p);
+        p = next;
+    }
+}
+
+static void finish(struct shard *s, struct mres *r)
+{
+    uint32_t per_mode[RDLM_MODE_COUNT];
+
+    install_holds(s, r, per_mode);
+    check_counts(s, r, per_mode);
+    load_lvb(s, r);
+    r->state = RS_SLOW;
+    serve_sync_word(s, r);
+    replay_parked(s, r);
+    serve_sync_word(s, r);
+    transition_maybe_fast(s, r);
+}
+
+void transition_client_gone(struct shard *s, struct mres *r, uint32_t client)
+{
+    struct parked **pp = &r->parked_head;
+
+    while (*pp) { /* its parked messages die with it */
+        struct parked *p = *pp;
+        if (p->client == client) {
+            *pp = p->next;
+            free(p);
+        } else {
+            r->parked_tail = p;
+            pp = &p->next;
+        }
+    }
+    if (!r->parked_head)
+        r->parked_tail = NULL;
+    for (uint32_t i = 0; i < r->ninterest; i++) {
+        if (r->interest[i] != client)
+            continue;
+        bool awaited = r->state == RS_TRANSITION && r->awaiting[i];
+        r->interest[i] = r->interest[r->ninterest - 1];
+        r->awaiting[i] = r->awaiting[r->ninterest - 1];
+        r->ninterest--;
+        if (awaited && --r->nawaiting == 0)
+            finish(s, r);
+        return;
+    }
+}
+
+/* ---- SLOW -> FAST ---- */
+
+static bool lock_is_plain(const struct eng_lock_info *li)
+{
+    return !(li->flags & (RDLM_LKF_PERSISTENT | RDLM_LKF_PERSIST_RES)) && !li->orphan &&
+           li->owner.kind == ENG_OWNER_PROCESS && li->parent_lkid == 0 &&
+           li->state == ENG_LKS_GRANTED;
+}
+
+/* The granted locks of r if all are plain and fit in the word; NULL (and *n = -1) if not. */
+static uint64_t *plain_locks(struct shard *s, struct mres *r, const struct eng_res_info *info,
+                             uint64_t *word, long *n)
+{
+    struct eng_queues q = {0};
+    uint64_t *ids = calloc(info->lock_count ? info->lock_count : 1, sizeof(*ids));
+
+    *n = -1;
+    if (!ids)
+        return NULL;
+    q.lkid[0] = ids;
+    q.cap = info->lock_count;
+    eng_query_queues(r->ls->e, 0, r->name, r->namelen, &q);
+    for (size_t i = 0; i < q.n[0]; i++) {
+        struct eng_lock_info li;
+        if (eng_query_lock(r->ls->e, ids[i], &li) != RDLM_OK || !lock_is_plain(&li) ||
+            !lw_add(*word, li.grmode, word)) {
+            free(ids);
+            return NULL;
+        }
+    }
+    (void)s;
+    *n = (long)q.n[0];
+    return ids;
+}
+
+void transition_maybe_fast(struct shard *s, struct mres *r)
+{
+    struct eng_res_info info;
+    uint64_t word, *ids = NULL;
+    long n = 0;
+
+    if (r->state != RS_SLOW || r->slot == LW_NO_SLOT)
+        return;
+    word = lw_make(lw_gen(word_load(s, r->slot)), false);
+    if (eng_query_res(r->ls->e, 0, r->name, r->namelen, &info) == RDLM_OK) {
+        if (info.convert_mode != RDLM_MODE_IV || info.wait_mode != RDLM_MODE_IV ||
+            info.persistent || info.subres_count)
+            return;
+        ids = plain_locks(s, r, &info, &word, &n);
+        if (n < 0)
+            return;
+        for (long i = 0; i < n; i++) {
+            eng_forget_lock(r->ls->e, ids[i]);
+            u64map_del(&s->lock_client, ids[i]);
+        }
+        free(ids);
+        eng_release_unused(r->ls->e, r->name, r->namelen);
+    }
+    word_set(s, r->slot, word);
+    r->state = RS_FAST;
+    r->idle_since_ns = now_ns();
+    s->stats.returns_to_fast++;
+}
