@@ -44,6 +44,7 @@ define c_library
 LIBRARIES += $(BUILD)/lib$(1).a
 $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(2))
 	@mkdir -p $$(@D)
+	@rm -f $$@
 	$(AR) rcs $$@ $$^
 endef
 
