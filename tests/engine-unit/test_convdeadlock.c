@@ -181,6 +181,31 @@ static void b3_no_deadlock_when_conversion_grantable(void **state)
     expect_end(t);
 }
 
+/* After a request-time demotion the lock is re-tested with grantable(), not try_grant(): its
+ * alternate mode is only tried by the next grant-pending. */
+static void b3_convdeadlk_demotion_retest_skips_alternates(void **state)
+{
+    struct t *t = *state;
+    must_grant(t, 9, "r", NL);
+    must_grant(t, 3, "r", PR);
+    must_grant(t, 10, "r", PR);
+    ok(t, conv(t, 10, CW, 0)); /* blocked by 3's PR; no deadlock */
+    expect_bast(t, 3, CW, HINT(10));
+    expect_end(t);
+    ok(t, conv(t, 3, EX, RDLM_LKF_CONVDEADLK | RDLM_LKF_ALTCW));
+    /* deadlock (3's PR blocks 10's CW ahead): 3 demoted to NL, the re-scan grants 10; EX is
+     * blocked by 10's CW and 3 is queued (ALTCW not tried), BASTing 10. */
+    expect_granted(t, 10, CW);
+    expect_bast(t, 10, EX, HINT(3));
+    expect_end(t);
+    expect_lock(t, 3, CONVERTING, NL, EX);
+    /* The next grant-pending tries the alternate: CW is compatible with 10's CW. */
+    ok(t, unlock(t, 9, 0));
+    expect_unlocked(t, 9);
+    expect_complete_sb(t, 3, RDLM_OK, CW, RDLM_SBF_DEMOTED | RDLM_SBF_ALTMODE);
+    expect_end(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +219,7 @@ int main(void)
         TEST(b3_noqueue_conversion_skips_deadlock_test),
         TEST(b3_deadlock_checked_before_alternate_mode),
         TEST(b3_no_deadlock_when_conversion_grantable),
+        TEST(b3_convdeadlk_demotion_retest_skips_alternates),
     };
     return cmocka_run_group_tests_name("engine-unit/convdeadlock", tests, NULL, NULL);
 }
