@@ -4,3 +4,11 @@
 $(eval $(call c_program,tests/common/test_config,tests/common/test_config.c,$(BUILD)/librdlmcommon.a,-lcmocka -linih,TESTS))
 $(eval $(call c_program,tests/common/test_placement,tests/common/test_placement.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_topology,tests/common/test_topology.c master/topology.c,,-lcmocka -lhwloc,TESTS))
+
+# run-tests runs each test with no arguments: a two-line wrapper hands the script the build
+# directory (whose master/rdlmctl it tests).
+TESTS += $(BUILD)/tests/common/test_rdlmctl
+$(BUILD)/tests/common/test_rdlmctl: tests/common/test_rdlmctl.sh tests/common/fake_rdlmd $(BUILD)/master/rdlmctl
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec "%s/tests/common/test_rdlmctl.sh" "%s/$(BUILD)" "$$@"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	chmod +x $@

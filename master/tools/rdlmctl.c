@@ -1,0 +1,209 @@
+/*
+ * master/tools/rdlmctl.c - the operator's command: start/stop a local cluster (up, down) and
+ * ask running daemons (status, lockspaces, dump).  Usage: rdlmctl --help, and
+ * docs/operations.md.  Exit status: 0 done, 1 failed, 2 bad usage.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "master/tools/ctl_client.h"
+#include "master/tools/local_cluster.h"
+
+static const char usage[] =
+    "usage: rdlmctl COMMAND [OPTIONS] [ARGS]\n"
+    "\n"
+    "Local clusters (every node on this host):\n"
+    "  up N [--transport tcp|rdma|auto] [--shards S] [--dir DIR] [--base-port P]\n"
+    "        start N rdlmd processes in the background; write DIR/cluster.ini, and\n"
+    "        DIR/node-I.log and DIR/node-I.pid per node; print the RDLM_CONFIG to export\n"
+    "  down [--dir DIR]\n"
+    "        stop the cluster of DIR (SIGTERM, then SIGKILL after 5 s); idempotent\n"
+    "\n"
+    "Asking the daemons of a cluster:\n"
+    "  status                         every node: up/down, epoch, shards, load\n"
+    "  lockspaces                     the lockspaces of the cluster\n"
+    "  dump LOCKSPACE RESOURCE        one resource at its master: lock word, queues, LVB\n"
+    "\n"
+    "Options:\n"
+    "  --dir DIR          local cluster directory (default $XDG_RUNTIME_DIR/rdlm, else\n"
+    "                     /tmp/rdlm-$UID)\n"
+    "  --config FILE      cluster file for status/lockspaces/dump (default: --dir's\n"
+    "                     cluster.ini, else $RDLM_CONFIG, else the default directory's\n"
+    "                     cluster.ini if it exists, else /etc/rdlm/cluster.ini)\n"
+    "  --transport T      tcp, rdma or auto (default tcp)\n"
+    "  --shards S         shards per node, 1..64 (default 1)\n"
+    "  --base-port P      first port (default: the first free range from 7401)\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "Environment: RDLMD (the rdlmd binary; default: next to rdlmctl), RDLM_CONFIG.\n";
+
+struct args {
+    const char *cmd;
+    const char *dir, *config, *transport;
+    unsigned shards, base_port;
+    int up_only; /* an option only `up` takes was given */
+    char **pos;
+    int npos;
+};
+
+static int bad_usage(const char *msg, const char *what)
+{
+    fprintf(stderr, "rdlmctl: %s%s%s\n(rdlmctl --help for usage)\n", msg, what ? " " : "",
+            what ? what : "");
+    return 2;
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || *s == '-' || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int parse_option(struct args *a, int c, const char *arg)
+{
+    switch (c) {
+    case 'd':
+        a->dir = arg;
+        return 0;
+    case 'c':
+        a->config = arg;
+        return 0;
+    case 't':
+        a->up_only = 1;
+        a->transport = arg;
+        if (strcmp(arg, "tcp") && strcmp(arg, "rdma") && strcmp(arg, "auto"))
+            return bad_usage("--transport must be tcp, rdma or auto, not", arg);
+        return 0;
+    case 's':
+        a->up_only = 1;
+        return parse_uint(arg, 1, 64, &a->shards) ? bad_usage("--shards must be 1..64:", arg) : 0;
+    case 'p':
+        a->up_only = 1;
+        return parse_uint(arg, 1, 65535, &a->base_port)
+                   ? bad_usage("--base-port must be 1..65535:", arg)
+                   : 0;
+    default:
+        return bad_usage("unknown option", NULL);
+    }
+}
+
+/* argv[1] is the command; options may come before or after the positional arguments. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    static const struct option opts[] = {
+        {"dir", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"transport", required_argument, NULL, 't'},
+        {"shards", required_argument, NULL, 's'},
+        {"base-port", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *a = (struct args){.cmd = argv[1], .transport = "tcp", .shards = 1};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            fputs(usage, stdout);
+            exit(0);
+        }
+        if (c == '?')
+            return bad_usage("unknown option or missing value:", argv[optind]);
+        int rc = parse_option(a, c, optarg);
+        if (rc)
+            return rc;
+    }
+    a->pos = argv + 1 + optind;
+    a->npos = argc - 1 - optind;
+    return 0;
+}
+
+static int cmd_up(const struct args *a)
+{
+    unsigned n;
+    if (a->npos != 1)
+        return bad_usage("up takes the number of nodes: rdlmctl up N", NULL);
+    if (parse_uint(a->pos[0], 1, LC_MAX_NODES, &n) < 0)
+        return bad_usage("the number of nodes must be 1..64, not", a->pos[0]);
+    struct lc_up_opts o = {n, a->transport, a->shards, a->dir, a->base_port};
+    return lc_up(&o);
+}
+
+/* --config, else --dir's cluster.ini, else RDLM_CONFIG, else the default local cluster's
+ * cluster.ini if it exists, else /etc/rdlm/cluster.ini. */
+static void config_path(const struct args *a, char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    const char *env = getenv("RDLM_CONFIG");
+    if (a->config) {
+        snprintf(buf, len, "%s", a->config);
+    } else if (a->dir) {
+        snprintf(buf, len, "%s/cluster.ini", a->dir);
+    } else if (env && *env) {
+        snprintf(buf, len, "%s", env);
+    } else {
+        lc_default_dir(dir, sizeof(dir));
+        snprintf(buf, len, "%s/cluster.ini", dir);
+        if (access(buf, R_OK) != 0)
+            snprintf(buf, len, "%s", rdlm_config_path());
+    }
+}
+
+static int cmd_query(const struct args *a)
+{
+    int want = strcmp(a->cmd, "dump") == 0 ? 2 : 0;
+    if (a->npos != want)
+        return bad_usage(want ? "usage: rdlmctl dump LOCKSPACE RESOURCE"
+                              : "this command takes no arguments:",
+                         want ? NULL : a->cmd);
+    char path[PATH_MAX + 16], err[512];
+    struct rdlm_cluster_config cfg;
+    config_path(a, path, sizeof(path));
+    if (rdlm_config_load(path, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rdlmctl: %s\n", err);
+        return 1;
+    }
+    int rc;
+    if (strcmp(a->cmd, "status") == 0)
+        rc = rdlm_ctl_status(&cfg, stdout);
+    else if (strcmp(a->cmd, "lockspaces") == 0)
+        rc = rdlm_ctl_lockspaces(&cfg, stdout);
+    else
+        rc = rdlm_ctl_dump(&cfg, a->pos[0], a->pos[1], stdout);
+    rdlm_config_free(&cfg);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    if (argc < 2)
+        return bad_usage("missing command", NULL);
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+    if (strcmp(a.cmd, "up") == 0)
+        return cmd_up(&a);
+    if (a.up_only)
+        return bad_usage("--transport, --shards and --base-port are options of up", NULL);
+    if (strcmp(a.cmd, "down") == 0)
+        return a.npos ? bad_usage("down takes no arguments", NULL) : lc_down(a.dir);
+    if (!strcmp(a.cmd, "status") || !strcmp(a.cmd, "lockspaces") || !strcmp(a.cmd, "dump"))
+        return cmd_query(&a);
+    return bad_usage("unknown command", a.cmd);
+}
