@@ -103,6 +103,10 @@ void eng_destroy(struct eng *e);
  */
 int eng_request(struct eng *e, const struct eng_req *req, struct eng_actions *out);
 
+/* The argument checks of eng_request that need no state (docs/engine.md section 2, steps
+ * 1-4): the client library runs them before a request leaves the process. */
+int eng_validate_request(const struct eng_req *req);
+
 /* flags: RDLM_LKF_VALBLK, RDLM_LKF_IVVALBLK, RDLM_LKF_FORCEUNLOCK. lvb: with VALBLK. */
 int eng_unlock(struct eng *e, uint64_t lkid, uint32_t flags, const uint8_t *lvb,
                struct eng_actions *out);

@@ -15,7 +15,7 @@
      RDLM_LKF_ORPHAN | RDLM_LKF_ALTPR | RDLM_LKF_ALTCW | RDLM_LKF_TIMEOUT | RDLM_LKF_PERSIST_RES)
 
 /* Section 2, steps 1-4: checks on the arguments alone. */
-static int check_args(const struct eng_req *q)
+int eng_validate_request(const struct eng_req *q)
 {
     uint32_t f = q->flags;
     bool convert = f & RDLM_LKF_CONVERT;
@@ -344,7 +344,7 @@ int eng_request(struct eng *e, const struct eng_req *req, struct eng_actions *ou
 
     if (!e || !req || !out)
         return RDLM_E_INVAL;
-    st = check_args(req);
+    st = eng_validate_request(req);
     if (st)
         return st;
     if (req->flags & RDLM_LKF_CONVERT)

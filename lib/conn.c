@@ -1,0 +1,266 @@
+/*
+ * lib/conn.c - a handle's connections to master shards, and its progress loop.
+ *
+ * A connection is opened the first time a resource placed on that (node, shard) is used: the
+ * hello names this process (node, pid, incarnation), the master answers SHARD_INFO (its
+ * lock-word and LVB tables for one-sided operations) and the handle says LS_OPEN. Every
+ * message from a master is handled here, under the handle's mutex: completions, blocking
+ * ASTs, CONTENDED (answered with a hold report at once) and replies to queries. A master
+ * connection that fails breaks the handle: its pending requests complete with
+ * RDLM_E_NOTCONN and every later call fails the same way.
+ */
+#include "lib/client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONNECT_TIMEOUT_MS 5000
+#define SPIN_NS            30000ull
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int member_index(const struct rdlm_ls *ls, uint32_t node)
+{
+    for (size_t i = 0; i < ls->nmembers; i++)
+        if (ls->members[i].node == node)
+            return (int)i;
+    return -1;
+}
+
+int conn_send(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m)
+{
+    uint8_t buf[PROTO_MAX_MSG];
+    int len;
+
+    m->hdr.ls = ls->id;
+    len = proto_encode(m, buf, sizeof(buf));
+    if (len < 0 || cc->failed)
+        return -EINVAL;
+    return rt_send(cc->conn, buf, (size_t)len);
+}
+
+static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
+{
+    const struct rdlm_node_config *n = rdlm_config_node(&ls->cfg, node);
+    struct proto_hello hello = {ROLE_CLIENT, (uint16_t)ls->my_node, (uint32_t)getpid(),
+                                ls->incarnation};
+    uint8_t h[PROTO_HELLO_LEN];
+    struct cconn *cc = calloc(1, sizeof(*cc));
+    struct proto_msg m = {0};
+
+    if (!cc || !n)
+        goto fail;
+    cc->node = node;
+    cc->shard = shard;
+    proto_hello_pack(&hello, h);
+    if (rt_connect_sync(ls->ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h),
+                        CONNECT_TIMEOUT_MS, &cc->conn) < 0)
+        goto fail;
+    rt_conn_set_user(cc->conn, cc);
+    m.hdr.type = MSG_LS_OPEN;
+    m.u.ls_open.namelen = (uint16_t)strlen(ls->name);
+    memcpy(m.u.ls_open.name, ls->name, m.u.ls_open.namelen);
+    if (conn_send(ls, cc, &m) < 0 || wait_until(ls, &cc->ready, CONNECT_TIMEOUT_MS) < 0 ||
+        cc->failed) {
+        rt_close(cc->conn);
+        goto fail;
+    }
+    return cc;
+fail:
+    free(cc);
+    return NULL;
+}
+
+struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
+{
+    int i = member_index(ls, node);
+    size_t idx;
+
+    if (i < 0 || shard >= ls->max_shards)
+        return NULL;
+    idx = (size_t)i * ls->max_shards + shard;
+    if (!ls->conns[idx])
+        ls->conns[idx] = conn_open(ls, node, shard);
+    if (ls->conns[idx] && ls->conns[idx]->failed)
+        return NULL;
+    return ls->conns[idx];
+}
+
+struct cconn *conn_for_name(struct rdlm_ls *ls, const void *name, unsigned namelen)
+{
+    struct rdlm_placement_target t =
+        rdlm_place(ls->members, ls->nmembers, ls->id, 0, name, namelen);
+
+    return t.node ? conn_for(ls, t.node, t.shard) : NULL;
+}
+
+void conns_close(struct rdlm_ls *ls)
+{
+    for (size_t i = 0; i < ls->nmembers * ls->max_shards; i++)
+        if (ls->conns[i]) {
+            rt_close(ls->conns[i]->conn);
+            free(ls->conns[i]);
+            ls->conns[i] = NULL;
+        }
+}
+
+/* ---- message handling ---- */
+
+static void conn_failed(struct rdlm_ls *ls, struct cconn *cc)
+{
+    size_t pos = 0;
+    uint64_t lkid, v;
+
+    if (cc->failed)
+        return;
+    cc->failed = true;
+    ls->broken = true;
+    while (u64map_next(&ls->locks, &pos, &lkid, &v)) {
+        struct clock *l = (struct clock *)(uintptr_t)v;
+        if (l->res->cc == cc && l->pending) {
+            struct msg_complete c = {.lkid = lkid,
+                                     .op = l->unlocking ? 2 : 1,
+                                     .status = RDLM_E_NOTCONN,
+                                     .mode = l->grmode,
+                                     .slot = LW_NO_SLOT};
+            lock_complete(ls, l, &c);
+            pos = 0; /* the map may have changed */
+        }
+    }
+    for (struct pending_reply *p = ls->replies; p; p = p->next)
+        if (!p->done) {
+            p->out->hdr.type = MSG_REPLY;
+            p->out->u.reply.status = RDLM_E_NOTCONN;
+            p->out->u.reply.textlen = 0;
+            p->done = true;
+        }
+    wake_waiters(ls);
+}
+
+static void handle_reply(struct rdlm_ls *ls, const struct proto_msg *m)
+{
+    for (struct pending_reply *p = ls->replies; p; p = p->next)
+        if (p->reqid == m->hdr.reqid && !p->done) {
+            *p->out = *m;
+            p->done = true;
+            wake_waiters(ls);
+            return;
+        }
+}
+
+static void handle_msg(struct rdlm_ls *ls, struct cconn *cc, const void *data, uint32_t len)
+{
+    struct proto_msg *m = malloc(sizeof(*m));
+
+    if (!m || proto_decode(data, len, m) < 0) {
+        free(m);
+        conn_failed(ls, cc);
+        return;
+    }
+    switch (m->hdr.type) {
+    case MSG_SHARD_INFO: {
+        const struct msg_shard_info *si = &m->u.shard_info;
+        cc->words = (struct rt_rdesc){si->words_addr, si->words_rkey, si->words_len};
+        cc->lvbs = (struct rt_rdesc){si->lvbs_addr, si->lvbs_rkey, si->lvbs_len};
+        cc->nslots = si->nslots;
+        cc->ready = true;
+        break;
+    }
+    case MSG_COMPLETE: {
+        struct clock *l = lock_find(ls, m->u.complete.lkid);
+        if (l)
+            lock_complete(ls, l, &m->u.complete);
+        break;
+    }
+    case MSG_BAST:
+        lock_bast(ls, &m->u.bast);
+        break;
+    case MSG_CONTENDED:
+        report_holds(ls, cc, &m->u.contended);
+        break;
+    case MSG_REPLY:
+        handle_reply(ls, m);
+        break;
+    default:
+        conn_failed(ls, cc);
+    }
+    free(m);
+}
+
+int progress(struct rdlm_ls *ls, int timeout_ms)
+{
+    struct rt_completion ev[16];
+    int n = rt_poll(ls->ctx, ev, 16, timeout_ms);
+
+    for (int i = 0; i < n; i++) {
+        struct cconn *cc = ev[i].conn ? rt_conn_user(ev[i].conn) : NULL;
+        if (!cc)
+            continue;
+        if (ev[i].type == RT_EV_RECV)
+            handle_msg(ls, cc, ev[i].data, ev[i].len);
+        else if (ev[i].type == RT_EV_CLOSED)
+            conn_failed(ls, cc);
+    }
+    return n < 0 ? 0 : n;
+}
+
+/* Sleep (mutex released) until the transport or a wake-up needs us, at most ms. */
+static void sleep_on_fds(struct rdlm_ls *ls, int ms)
+{
+    struct pollfd pfd[2] = {{rt_ctx_fd(ls->ctx), POLLIN, 0}, {ls->wake_fd, POLLIN, 0}};
+    uint64_t v;
+
+    if (rt_arm(ls->ctx) == 1)
+        return;
+    pthread_mutex_unlock(&ls->mu);
+    if (poll(pfd, 2, ms) > 0 && (pfd[1].revents & POLLIN))
+        (void)!read(ls->wake_fd, &v, sizeof(v));
+    pthread_mutex_lock(&ls->mu);
+}
+
+/* With ls->mu held: drive progress until *flag is set; -ETIMEDOUT after timeout_ms (< 0:
+ * no limit). Spins briefly first (the latency of a synchronous call), then sleeps. */
+int wait_until(struct rdlm_ls *ls, bool *flag, int timeout_ms)
+{
+    uint64_t start = mono_ns();
+    uint64_t limit = timeout_ms < 0 ? UINT64_MAX : (uint64_t)timeout_ms * 1000000ull;
+
+    while (!*flag) {
+        uint64_t elapsed = mono_ns() - start;
+        if (elapsed > limit)
+            return -ETIMEDOUT;
+        if (progress(ls, 0) > 0 || *flag || elapsed < SPIN_NS)
+            continue;
+        sleep_on_fds(ls, 10);
+    }
+    return 0;
+}
+
+int request_reply(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m,
+                  struct proto_msg *reply, int timeout_ms)
+{
+    struct pending_reply p = {ls->replies, ++ls->reqids, reply, false};
+    struct pending_reply **pp;
+    int rc;
+
+    m->hdr.reqid = p.reqid;
+    ls->replies = &p;
+    rc = conn_send(ls, cc, m);
+    if (rc == 0)
+        rc = wait_until(ls, &p.done, timeout_ms);
+    for (pp = &ls->replies; *pp != &p; pp = &(*pp)->next)
+        ;
+    *pp = p.next;
+    return rc;
+}

@@ -1,0 +1,51 @@
+/*
+ * lib/report.c - the answer to CONTENDED: the master has set SLOW on a resource and asks
+ * every client that may hold fast-path locks on it which ones it holds. This runs under the
+ * handle's mutex, so none of the handle's CASes on that word is in flight: the report is
+ * final. Every granted lock is reported (whatever path granted it, and even with an unlock or
+ * conversion on its way: the master will apply those after installing the report).
+ */
+#include "lib/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void send_report(struct rdlm_ls *ls, struct cconn *cc, struct msg_hold_report *h, bool last)
+{
+    struct proto_msg *m = calloc(1, sizeof(*m));
+
+    if (!m)
+        return;
+    m->hdr.type = MSG_HOLD_REPORT;
+    h->last = last;
+    m->u.hold_report = *h;
+    conn_send(ls, cc, m);
+    free(m);
+    h->n = 0;
+}
+
+void report_holds(struct rdlm_ls *ls, struct cconn *cc, const struct msg_contended *c)
+{
+    struct cres *r = cres_by_slot(ls, cc, c->slot);
+    struct msg_hold_report *h = calloc(1, sizeof(*h));
+    size_t pos = 0;
+    uint64_t lkid, v;
+
+    if (!h)
+        return;
+    h->slot = c->slot;
+    h->gen = c->gen;
+    while (r && u64map_next(&ls->locks, &pos, &lkid, &v)) {
+        const struct clock *l = (const struct clock *)(uintptr_t)v;
+        if (l->res != r || l->grmode == RDLM_MODE_IV)
+            continue;
+        if (h->n == PROTO_MAX_HOLDS)
+            send_report(ls, cc, h, false);
+        h->holds[h->n++] =
+            (struct msg_hold){l->lkid, l->hint, l->flags, l->grmode, l->bast != NULL};
+    }
+    send_report(ls, cc, h, true);
+    if (r) /* the word now has SLOW set: stop trying CAS on the cached copy */
+        r->word |= LW_SLOW;
+    free(h);
+}
