@@ -105,8 +105,9 @@ struct eng {
 };
 
 /* engine_tables.c */
-enum { LVB_NONE = 0, LVB_READ = 1, LVB_WRITE = 2 };
-extern const uint8_t eng_lvbop[RDLM_MODE_COUNT + 1][RDLM_MODE_COUNT];
+#define LVB_READ  RDLM_LVB_READ
+#define LVB_WRITE RDLM_LVB_WRITE
+#define eng_lvbop rdlm_lvbop
 extern const bool eng_quecvt_ok[RDLM_MODE_COUNT][RDLM_MODE_COUNT];
 static inline bool eng_modes_compat(int held, int req)
 {

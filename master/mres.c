@@ -206,7 +206,6 @@ struct mres *mres_get(struct shard *s, struct mls *ls, const uint8_t *name, uint
     memcpy(r->name, name, len);
     r->slot = slot_alloc(s);
     r->state = r->slot == LW_NO_SLOT ? RS_SLOW : RS_FAST;
-    r->idle_since_ns = now_ns();
     if (r->slot != LW_NO_SLOT)
         s->slot_res[r->slot] = r;
     b = bucket_of(ls, name, len);
@@ -298,10 +297,12 @@ void slots_sweep(struct shard *s, uint64_t now, uint64_t toss_ns)
         if (!r || r->state != RS_FAST)
             continue;
         w = word_load(s, slot);
-        if (!lw_idle(w)) {
-            r->idle_since_ns = now;
+        if (!lw_idle(w) || r->ninterest) {
+            r->idle_since_ns = 0; /* in use, or cached by a connected client */
             continue;
         }
+        if (!r->idle_since_ns)
+            r->idle_since_ns = now;
         if (now - r->idle_since_ns < toss_ns)
             continue;
         /* The CAS fails if a client took a lock meanwhile: then it is not idle. */

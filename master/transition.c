@@ -286,6 +286,6 @@ void transition_maybe_fast(struct shard *s, struct mres *r)
     }
     word_set(s, r->slot, word);
     r->state = RS_FAST;
-    r->idle_since_ns = now_ns();
+    r->idle_since_ns = 0;
     s->stats.returns_to_fast++;
 }
