@@ -27,6 +27,26 @@ static void flag_headque_new_request_queued_at_head(void **state)
     expect_end(t);
 }
 
+/* A compatible HEADQUE request is still not granted at once when WAITING is not empty (rule 7):
+ * it sits at the head until the next re-scan grants it. */
+static void flag_headque_compatible_request_waits_for_next_rescan(void **state)
+{
+    struct t *t = *state;
+    must_grant(t, 1, "r", PR);
+    must_grant(t, 9, "r", NL);
+    ok(t, lock(t, 2, "r", EX, 0));
+    expect_bast(t, 1, EX, HINT(2));
+    ok(t, lock(t, 3, "r", CR, RDLM_LKF_HEADQUE));
+    expect_end(t);
+    expect_queues(t, "r", "1 9", "", "3 2");
+    ok(t, unlock(t, 9, 0));
+    expect_unlocked(t, 9);
+    expect_granted(t, 3, CR);
+    /* pending-BASTs: high EX (2); 1 has highbast EX already; 3 (CR) was just granted. */
+    expect_bast(t, 3, EX, HINT(2));
+    expect_end(t);
+}
+
 static void flag_headque_conversion_queued_at_head(void **state)
 {
     struct t *t = *state;
@@ -140,6 +160,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TEST(flag_headque_new_request_queued_at_head),
+        TEST(flag_headque_compatible_request_waits_for_next_rescan),
         TEST(flag_headque_conversion_queued_at_head),
         TEST(flag_each_request_flag_accepted_and_recorded),
         TEST(flag_conversion_replaces_lock_flags),

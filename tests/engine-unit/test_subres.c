@@ -132,6 +132,30 @@ static void sub_force_unlock_sublock_release_grants_waiter(void **state)
     expect_end(t);
 }
 
+/* "each sublock is first force-unlocked the same way": with the unlock's IVVALBLK, so the
+ * PW/EX sublocks invalidate their resources' LVBs too (as purge_owner's force unlock does). */
+static void sub_force_unlock_flags_apply_to_sublocks(void **state)
+{
+    struct t *t = *state;
+    must_grant(t, 1, "a", EX);
+    ok(t, sublock(t, 10, 1, "x", EX, 0));
+    ok(t, sublock(t, 11, 10, "y", PW, 0));
+    ok(t, sublock(t, 12, 1, "z", CR, 0));
+    t->owner = th_owner(2, 200); /* keeps the resources alive */
+    must_grant(t, 2, "a", NL);
+    ok(t, sublock(t, 20, 2, "x", NL, 0));
+    ok(t, sublock(t, 21, 20, "y", NL, 0));
+    ok(t, unlock(t, 1, RDLM_LKF_FORCEUNLOCK | RDLM_LKF_IVVALBLK));
+    expect_lvb_invalid(t, "y");
+    expect_unlocked(t, 11);
+    expect_lvb_invalid(t, "x");
+    expect_unlocked(t, 10);
+    expect_unlocked(t, 12); /* CR: nothing to invalidate */
+    expect_lvb_invalid(t, "a");
+    expect_unlocked(t, 1);
+    expect_end(t);
+}
+
 static void sub_resource_kept_alive_by_subresource(void **state)
 {
     struct t *t = *state;
@@ -192,6 +216,13 @@ static void sub_purge_removes_sublocks_depth_first(void **state)
     ok(t, sublock(t, 10, 1, "x", EX, 0));
     ok(t, sublock(t, 11, 10, "y", PW, 0));
     ok(t, sublock(t, 12, 1, "z", PW, 0));
+    /* Another owner keeps every resource alive with NL locks (test_action_lifetime.c covers
+     * LVB actions of resources freed by the same call). */
+    t->owner = th_owner(2, 200);
+    must_grant(t, 2, "a", NL);
+    ok(t, sublock(t, 20, 2, "x", NL, 0));
+    ok(t, sublock(t, 21, 20, "y", NL, 0));
+    ok(t, sublock(t, 22, 2, "z", NL, 0));
     ok(t, purge(t, th_owner(1, 100)));
     /* Lock 1 (lowest lkid) goes first, its sublocks before it, depth first: y, x, z, a. */
     expect_lvb_invalid(t, "y");
@@ -199,7 +230,7 @@ static void sub_purge_removes_sublocks_depth_first(void **state)
     expect_lvb_invalid(t, "z");
     expect_lvb_invalid(t, "a");
     expect_end(t);
-    expect_counts(t, 0, 0);
+    expect_counts(t, 4, 4);
 }
 
 int main(void)
@@ -212,6 +243,7 @@ int main(void)
         TEST(sub_waiting_sublock_counts_as_sublock),
         TEST(sub_force_unlock_removes_sublocks_depth_first),
         TEST(sub_force_unlock_sublock_release_grants_waiter),
+        TEST(sub_force_unlock_flags_apply_to_sublocks),
         TEST(sub_resource_kept_alive_by_subresource),
         TEST(sub_unused_resources_and_ancestors_freed),
         TEST(sub_lvb_is_per_resource),
