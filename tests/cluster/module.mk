@@ -2,7 +2,8 @@
 #
 #   checker           verifies workload event logs (mutual exclusion, one completion per
 #                     request, LVB rules); test_checker proves it catches planted violations.
-#   workload          a client that runs a seeded random lock workload and logs every event.
+#   workload          a client that runs a seeded random lock workload and logs every event;
+#                     workload_mock is the same over mock_rdlm.c, for test_harness.
 #   test_cluster      runs a 3-node local cluster (rdlmctl up 3), the workload in several
 #                     scenarios, the negative tests (garbage bytes, SIGKILL), then the checker.
 #
@@ -18,11 +19,20 @@ $(CLUSTER_DIR)/test_checker: tests/cluster/checker_selftest.sh $(CLUSTER_DIR)/ch
 	@printf '#!/bin/sh\nexec "%s/tests/cluster/checker_selftest.sh" "%s/$(CLUSTER_DIR)/checker"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	@chmod +x $@
 
+# The harness self-test: the workload linked with an in-process mock of the client library
+# (mock_rdlm.c over the lock engine); correct runs must pass the checker, planted bugs must not.
+$(eval $(call c_program,tests/cluster/workload_mock,tests/cluster/workload.c tests/cluster/mock_rdlm.c,$(BUILD)/librdlmengine.a,-lpthread,PROGRAMS))
+TESTS += $(CLUSTER_DIR)/test_harness
+$(CLUSTER_DIR)/test_harness: tests/cluster/harness_selftest.sh $(CLUSTER_DIR)/workload_mock $(CLUSTER_DIR)/checker tests/cluster/module.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/cluster/harness_selftest.sh" "%s/$(CLUSTER_DIR)/workload_mock" "%s/$(CLUSTER_DIR)/checker"\n' "$(CURDIR)" "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+
 # The workload and the cluster test exist once the client library does (lib/module.mk declares
 # librdlm.a); the daemon and rdlmctl are prerequisites when their module declares them.
 ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
-CLUSTER_LIBS := $(BUILD)/librdlm.a $(BUILD)/librdlmcommon.a $(BUILD)/librdlmverbs.a
-CLUSTER_LDLIBS := -libverbs -lrdmacm -linih -lpthread $(if $(wildcard /usr/include/xxhash.h),-lxxhash)
+CLUSTER_LIBS := $(or $(RDLM_CLIENT_LIBS),$(BUILD)/librdlm.a $(BUILD)/librdlmcommon.a $(BUILD)/librdlmverbs.a)
+CLUSTER_LDLIBS := $(or $(RDLM_CLIENT_LDLIBS),-libverbs -lrdmacm -linih -lpthread)
 $(eval $(call c_program,tests/cluster/workload,tests/cluster/workload.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
 
 CLUSTER_DAEMON := $(filter $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl,$(PROGRAMS))

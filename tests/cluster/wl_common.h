@@ -69,6 +69,23 @@ static inline int wl_weaker_or_equal(int weak, int strong)
     return 1;
 }
 
+/* The strongest mode weaker than or equal to both a and b (NL < CR < CW,PR < PW < EX): what a
+ * lock is sure to hold while its conversion from a to b is pending. */
+static inline int wl_meet(int a, int b)
+{
+    for (int m = RDLM_MODE_EX; m > RDLM_MODE_NL; m--) {
+        if (!wl_weaker_or_equal(m, a) || !wl_weaker_or_equal(m, b))
+            continue;
+        int top = 1;
+        for (int c = 0; c < RDLM_MODE_COUNT; c++)
+            if (wl_weaker_or_equal(c, a) && wl_weaker_or_equal(c, b) && !wl_weaker_or_equal(c, m))
+                top = 0;
+        if (top)
+            return m;
+    }
+    return RDLM_MODE_NL;
+}
+
 #define WL_LVB_MAGIC 0x31425654u /* "TVB1" */
 
 /* What the workload writes into an LVB: unique per write. */

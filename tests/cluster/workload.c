@@ -384,10 +384,13 @@ static int is_completion_status(char op, int st)
            st == RDLM_E_TIMEDOUT || st == RDLM_E_CANCELED || st == RDLM_E_ABORTED;
 }
 
-static void after_call(struct slot *s, uint64_t rid, int r)
+/* After the call for request rid (op, sync) returned r. The slot may already carry a newer
+ * request: the completion can be delivered before the call returns, and a blocking callback
+ * may then have issued another request; so op and sync are the call's own. */
+static void after_call(struct slot *s, uint64_t rid, char op, int sync, int r)
 {
-    if (s->sync) {
-        if (is_completion_status(s->op, r))
+    if (sync) {
+        if (is_completion_status(op, r))
             complete(s, rid, r, s->lksb.sbflags);
         else
             reject(s, rid, r);
@@ -460,7 +463,7 @@ static uint64_t start_lock(struct slot *s, int res, int mode, uint32_t flags, in
     int r = rdlm_lock(ls, mode, &s->lksb, flags | (sync ? RDLM_LKF_WAIT : 0), name,
                       (unsigned)strlen(name), ast_fn, s, bast ? bast_fn : NULL, &ext);
     pthread_mutex_lock(&s->mu);
-    after_call(s, rid, r);
+    after_call(s, rid, 'L', sync, r);
     return rid;
 }
 
@@ -472,15 +475,17 @@ static uint64_t start_convert(struct slot *s, int mode, uint32_t flags, int sync
     uint64_t rid = begin_request(s, 'C', mode, flags | RDLM_LKF_CONVERT, sync);
     wlog('Q', "%" PRIu64 " %" PRIu64 " %s C %d %u %d", rid, s->lid, cfg.res[s->res], mode, s->flags,
          sync);
-    if (down) {
-        wlog('R', "%" PRIu64 " %" PRIu64 " %d", s->lid, rid, mode);
-        s->released = 1;
-        maybe_log_write(s, rid, gr, mode, flags);
-    } else if (flags & RDLM_LKF_CONVDEADLK) {
-        /* the master may demote the lock to NL at any moment until the completion */
-        wlog('R', "%" PRIu64 " %" PRIu64 " %d", s->lid, rid, RDLM_MODE_NL);
+    /* What the lock surely holds while the conversion is pending: its granted mode for an
+     * up-conversion; the new mode for a down-conversion (granted at once); CR for the sideways
+     * PR <-> CW (its grant gives up PR/CW at an unknown moment before the completion); NL with
+     * CONVDEADLK (the master may demote the lock at any moment until the completion). */
+    int held = (flags & RDLM_LKF_CONVDEADLK) ? RDLM_MODE_NL : wl_meet(gr, mode);
+    if (held != gr || down) {
+        wlog('R', "%" PRIu64 " %" PRIu64 " %d", s->lid, rid, held);
         s->released = 1;
     }
+    if (down)
+        maybe_log_write(s, rid, gr, mode, flags);
     if ((flags & RDLM_LKF_VALBLK) && wl_lvb_op(gr, mode) == 'R')
         memset(s->lvb, sentinel_byte, sizeof s->lvb);
     struct rdlm_lock_ext ext = {.timeout_cs = timeout_cs, .hint = s->lid};
@@ -488,7 +493,7 @@ static uint64_t start_convert(struct slot *s, int mode, uint32_t flags, int sync
     int r = rdlm_lock(ls, mode, &s->lksb, flags | RDLM_LKF_CONVERT | (sync ? RDLM_LKF_WAIT : 0),
                       NULL, 0, ast_fn, s, bast ? bast_fn : NULL, &ext);
     pthread_mutex_lock(&s->mu);
-    after_call(s, rid, r);
+    after_call(s, rid, 'C', sync, r);
     return rid;
 }
 
@@ -504,7 +509,7 @@ static void start_unlock(struct slot *s, uint32_t flags, int sync)
     pthread_mutex_unlock(&s->mu);
     int r = rdlm_unlock(ls, lkid, flags | (sync ? RDLM_LKF_WAIT : 0), &s->lksb, s);
     pthread_mutex_lock(&s->mu);
-    after_call(s, rid, r);
+    after_call(s, rid, 'U', sync, r);
 }
 
 static void do_cancel(struct slot *s)
@@ -584,7 +589,7 @@ static int holds_something(struct worker *w, struct slot *except)
 
 static uint32_t timeout_cs_for(uint64_t *r)
 {
-    return 1 + (uint32_t)(rnd(r) % 20);
+    return 1 + (uint32_t)(rnd(r) % 5);
 }
 
 /* Adjust (sync, flags) so that a synchronous wait is bounded: it is either NOQUEUE, carries a
