@@ -56,7 +56,8 @@ sr_pick_kver() {
     [ -n "$best" ] && printf '%s\n' "$best"
 }
 
-sr_qemu() { command -v qemu-system-x86_64 || true; }
+# The qemu binary (RDLM_SOFTROCE_QEMU overrides; an empty answer means there is none).
+sr_qemu() { command -v "${RDLM_SOFTROCE_QEMU:-qemu-system-x86_64}" || true; }
 
 # Seconds since the epoch with sub-second precision (bash 5).
 sr_now() { printf '%s\n' "$EPOCHREALTIME"; }
