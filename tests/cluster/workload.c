@@ -329,8 +329,14 @@ static void complete(struct slot *s, uint64_t rid, int status, int sbf)
         } else {
             int m = (sbf & RDLM_SBF_DEMOTED) ? RDLM_MODE_NL : s->gr;
             if (status != RDLM_E_NOTQUEUED && status != RDLM_E_CANCELED &&
-                status != RDLM_E_TIMEDOUT && status != RDLM_E_DEADLOCK)
+                status != RDLM_E_TIMEDOUT && status != RDLM_E_DEADLOCK) {
+                /* the lock's state is unknown: claim nothing, never touch it again */
                 anomaly(s, "conversion completed with unexpected status", status);
+                if (!s->released)
+                    wlog('R', "%" PRIu64 " %" PRIu64 " -1", s->lid, rid);
+                s->gr = -1;
+                break;
+            }
             if (s->released || m != s->gr) {
                 uint32_t f = s->flags;
                 s->flags &= ~RDLM_LKF_VALBLK; /* nothing read */
@@ -364,6 +370,11 @@ static void reject(struct slot *s, uint64_t rid, int status)
         return;
     }
     if (s->op == 'L') {
+        s->gr = -1;
+    } else if (status != RDLM_E_BUSY) {
+        /* NOLOCK, NOTCONN, ...: the lock's state is unknown: claim nothing, abandon it */
+        if (!s->released)
+            wlog('R', "%" PRIu64 " %" PRIu64 " -1", s->lid, rid);
         s->gr = -1;
     } else if (s->released && s->gr >= 0) {
         uint32_t f = s->flags;
