@@ -120,6 +120,59 @@ struct ref {
     uint64_t next_res_id;
 };
 
+/* ---------------------------------------------------------------- path coverage */
+
+static const char *const cov_names[REF_COV_COUNT] = {
+    "new granted",
+    "new granted EXPEDITE",
+    "new granted NOORDER past waiters",
+    "new NOTQUEUED",
+    "new queued",
+    "new queued HEADQUE",
+    "adopted orphan",
+    "cvt granted at once",
+    "cvt granted in alternate",
+    "cvt DEADLOCK",
+    "cvt CONVDEADLK demote",
+    "cvt CONVDEADLK then granted",
+    "cvt NODLCKWT queued",
+    "cvt NOTQUEUED",
+    "cvt queued",
+    "cvt queued HEADQUE",
+    "pass grant converting",
+    "pass grant converting alt",
+    "pass demote",
+    "pass NODLCKWT self-BAST",
+    "pass grant waiting",
+    "pass grant waiting alt",
+    "pending-BAST",
+    "pending-BAST PR/CW case",
+    "queue-BAST",
+    "NOQUEUEBAST BAST",
+    "LVB write at grant",
+    "LVB invalidate at grant",
+    "LVB read at grant",
+    "unlock LVB write",
+    "unlock LVB invalidate",
+    "force unlock of sublock",
+    "ABORTED",
+    "purge revert",
+    "purge delete waiting",
+    "orphaned",
+    "purge removed",
+    "timeout expired",
+    "resource freed",
+};
+
+uint64_t ref_cov[REF_COV_COUNT];
+
+#define COV(k) (ref_cov[REF_COV_##k]++)
+
+const char *ref_cov_name(int k)
+{
+    return cov_names[k];
+}
+
 /* ---------------------------------------------------------------- small helpers */
 
 static void *xrealloc(void *p, size_t n)
@@ -256,6 +309,7 @@ static void free_if_unused(struct ref *m, struct rres *r)
 {
     while (r != NULL && !r->persistent && res_lock_count(r) == 0 && res_child_count(m, r) == 0) {
         struct rres *p = r->parent;
+        COV(RES_FREED);
         for (size_t i = 0; i < m->nrs; i++) {
             if (m->rs[i] == r) {
                 memmove(m->rs + i, m->rs + i + 1, (m->nrs - i - 1) * sizeof(*m->rs));
@@ -468,13 +522,18 @@ static void grant(struct rlock *l, struct ref_actions *out)
     uint8_t sbf = l->sbf;
     bool read = false;
     if (op == LV_W) {
-        if (l->flags & RDLM_LKF_IVVALBLK)
+        if (l->flags & RDLM_LKF_IVVALBLK) {
+            COV(GRANT_LVB_INVAL);
             lvb_invalidate(out, r);
-        else if (l->flags & RDLM_LKF_VALBLK)
+        } else if (l->flags & RDLM_LKF_VALBLK) {
+            COV(GRANT_LVB_WRITE);
             lvb_write(out, r, l->lvb);
+        }
     } else if (op == LV_R) {
-        if ((l->flags & RDLM_LKF_VALBLK) && r->lvb_status != ENG_LVB_NONE)
+        if ((l->flags & RDLM_LKF_VALBLK) && r->lvb_status != ENG_LVB_NONE) {
+            COV(GRANT_LVB_READ);
             read = true;
+        }
     }
     if ((l->flags & RDLM_LKF_VALBLK) && r->lvb_status == ENG_LVB_INVALID)
         sbf |= RDLM_SBF_VALNOTVALID;
@@ -505,6 +564,10 @@ static void queue_basts(struct ref_actions *out, struct rres *r, int qi, const s
         if (g == skip || !g->has_bast)
             continue;
         if (modes_require_bast(g, mode)) {
+            if (qi == QC)
+                COV(NOQUEUE_BAST);
+            else
+                COV(QUEUE_BAST);
             emit_bast(out, g, mode, hint);
             g->highbast = mode;
         }
@@ -515,6 +578,7 @@ static void queue_basts(struct ref_actions *out, struct rres *r, int qi, const s
 static void self_bast(struct ref_actions *out, struct rlock *l)
 {
     if (l->has_bast && l->highbast < l->rqmode) {
+        COV(PASS_SELF_BAST);
         emit_bast(out, l, l->rqmode, l->hint);
         l->highbast = l->rqmode;
     }
@@ -536,6 +600,9 @@ static void pending_basts(struct ref_actions *out, struct rres *r, int high, boo
         if (!req)
             continue;
         int8_t mode = (cw && high == PR && g->grmode == PR) ? CW : (int8_t)high;
+        if (mode != high || (g->grmode == PR && cw) || (g->grmode == CW && high == PR))
+            COV(PENDING_BAST_PRCW);
+        COV(PENDING_BAST);
         uint64_t hint = 0;
         bool found = false;
         for (int qi = QC; qi <= QW && !found; qi++) {
@@ -567,12 +634,16 @@ static void converting_pass(struct rres *r, struct ref_actions *out, int *high, 
              * test. (Section 3's remark that the deadlock test runs before the alternates is
              * applied to the first processing of a conversion only, section 5.2.) */
             if (try_grant(l, false)) {
+                if (l->sbf & RDLM_SBF_ALTMODE)
+                    COV(PASS_CVT_ALT);
+                COV(PASS_CVT_GRANT);
                 grant(l, out);
                 restart = true;
                 break;
             }
             if (cvt_deadlock(l)) {
                 if (l->flags & RDLM_LKF_CONVDEADLK) {
+                    COV(PASS_DEMOTE);
                     l->grmode = NL;
                     l->sbf |= RDLM_SBF_DEMOTED;
                     restart = true;
@@ -599,10 +670,14 @@ static void grant_pending(struct rres *r, struct ref_actions *out)
     /* waiting pass: one scan in order (a copy, since grants take locks off the queue) */
     size_t n = r->q[QW].n;
     struct rlock **snap = xcalloc((n ? n : 1) * sizeof(*snap));
-    memcpy(snap, r->q[QW].v, n * sizeof(*snap));
+    if (n > 0)
+        memcpy(snap, r->q[QW].v, n * sizeof(*snap));
     for (size_t i = 0; i < n; i++) {
         struct rlock *l = snap[i];
         if (try_grant(l, false)) {
+            if (l->sbf & RDLM_SBF_ALTMODE)
+                COV(PASS_WAIT_ALT);
+            COV(PASS_WAIT_GRANT);
             grant(l, out);
         } else {
             high = max_mode(high, l->rqmode);
@@ -650,6 +725,9 @@ static void revert_conversion(struct rlock *l)
 /* Section 5.2 step 4: queue the conversion on CONVERTING. */
 static void queue_conversion(struct ref *m, struct rlock *l, struct ref_actions *out)
 {
+    COV(CVT_QUEUED);
+    if (l->flags & RDLM_LKF_HEADQUE)
+        COV(CVT_HEADQUE);
     move_to(l, ENG_LKS_CONVERTING, (l->flags & RDLM_LKF_HEADQUE) != 0);
     if (l->flags & RDLM_LKF_TIMEOUT) {
         l->timer = true;
@@ -682,18 +760,21 @@ static int do_convert(struct ref *m, const struct eng_req *req, struct ref_actio
         memcpy(l->lvb, req->lvb, RDLM_LVB_LEN);
 
     if (grantable(l, true)) {
+        COV(CVT_GRANT);
         grant(l, out);
         grant_pending(r, out);
         return RDLM_OK;
     }
     if (!(l->flags & RDLM_LKF_NOQUEUE) && cvt_deadlock(l)) {
         if (l->flags & RDLM_LKF_CONVDEADLK) {
+            COV(CVT_DEMOTE);
             l->grmode = NL;
             l->sbf |= RDLM_SBF_DEMOTED;
             int high;
             bool cw;
             converting_pass(r, out, &high, &cw);
             if (grantable(l, true)) {
+                COV(CVT_DEMOTE_GRANT);
                 grant(l, out);
                 grant_pending(r, out);
             } else {
@@ -702,20 +783,24 @@ static int do_convert(struct ref *m, const struct eng_req *req, struct ref_actio
             return RDLM_OK;
         }
         if (l->flags & RDLM_LKF_NODLCKWT) {
+            COV(CVT_NODLCKWT);
             self_bast(out, l);
             queue_conversion(m, l, out);
             return RDLM_OK;
         }
+        COV(CVT_DEADLOCK);
         revert_conversion(l);
         emit_complete(out, l->lkid, ENG_OP_REQUEST, RDLM_E_DEADLOCK, l->grmode, 0, NULL);
         return RDLM_OK;
     }
     if (try_alternates(l, true)) {
+        COV(CVT_ALT);
         grant(l, out);
         grant_pending(r, out);
         return RDLM_OK;
     }
     if (l->flags & RDLM_LKF_NOQUEUE) {
+        COV(CVT_NOTQUEUED);
         int8_t mode = l->rqmode;
         uint64_t hint = l->hint;
         revert_conversion(l);
@@ -799,6 +884,7 @@ static int do_new(struct ref *m, const struct eng_req *req, struct ref_actions *
         adopt->has_bast = req->has_bast;
         adopt->orphan = false;
         adopt->sbf = 0;
+        COV(ADOPT);
         emit_complete(out, adopt->lkid, ENG_OP_REQUEST, RDLM_OK, adopt->grmode, 0, NULL);
         return RDLM_OK;
     }
@@ -828,10 +914,16 @@ static int do_new(struct ref *m, const struct eng_req *req, struct ref_actions *
         memcpy(l->lvb, req->lvb, RDLM_LVB_LEN);
 
     if (try_grant(l, true)) {
+        COV(NEW_GRANT);
+        if (l->flags & RDLM_LKF_EXPEDITE)
+            COV(NEW_EXPEDITE);
+        else if ((l->flags & RDLM_LKF_NOORDER) && (r->q[QC].n > 0 || r->q[QW].n > 0))
+            COV(NEW_NOORDER);
         grant(l, out);
         return RDLM_OK;
     }
     if (l->flags & RDLM_LKF_NOQUEUE) {
+        COV(NEW_NOTQUEUED);
         emit_complete(out, l->lkid, ENG_OP_REQUEST, RDLM_E_NOTQUEUED, IV, 0, NULL);
         if (l->flags & RDLM_LKF_NOQUEUEBAST) {
             queue_basts(out, r, QG, l, l->rqmode, l->hint);
@@ -841,6 +933,9 @@ static int do_new(struct ref *m, const struct eng_req *req, struct ref_actions *
         free_if_unused(m, r);
         return RDLM_OK;
     }
+    COV(NEW_QUEUED);
+    if (l->flags & RDLM_LKF_HEADQUE)
+        COV(NEW_HEADQUE);
     move_to(l, ENG_LKS_WAITING, (l->flags & RDLM_LKF_HEADQUE) != 0);
     if (l->flags & RDLM_LKF_TIMEOUT) {
         l->timer = true;
@@ -925,6 +1020,7 @@ static void unlock_tree(struct ref *m, struct rlock *l, uint32_t flags, const ui
         }
         if (child == NULL)
             break;
+        COV(FORCE_SUBLOCK);
         if (pc != NULL)
             unlock_tree(m, child, RDLM_LKF_FORCEUNLOCK | RDLM_LKF_IVVALBLK, NULL, out, pc);
         else
@@ -933,13 +1029,20 @@ static void unlock_tree(struct ref *m, struct rlock *l, uint32_t flags, const ui
     bool quiet = pc != NULL && (l->orphan || (pc->owner != NULL && owner_eq(&l->owner, pc->owner)));
     struct rres *r = l->res;
     uint64_t lkid = l->lkid;
-    if (l->state != ENG_LKS_GRANTED && !quiet)
+    if (l->state != ENG_LKS_GRANTED && !quiet) {
+        COV(ABORTED);
         emit_complete(out, lkid, ENG_OP_REQUEST, RDLM_E_ABORTED, IV, 0, NULL);
+    }
+    if (pc != NULL)
+        COV(PURGE_REMOVED);
     if (l->grmode >= PW) {
-        if (flags & RDLM_LKF_IVVALBLK)
+        if (flags & RDLM_LKF_IVVALBLK) {
+            COV(UNLOCK_LVB_INVAL);
             lvb_invalidate(out, r);
-        else if (flags & RDLM_LKF_VALBLK)
+        } else if (flags & RDLM_LKF_VALBLK) {
+            COV(UNLOCK_LVB_WRITE);
             lvb_write(out, r, lvb);
+        }
     }
     delete_lock(m, l);
     if (!quiet)
@@ -1036,6 +1139,7 @@ int ref_advance_time(struct ref *m, uint64_t now_cs, struct ref_actions *out)
         }
         if (best == NULL)
             return RDLM_OK;
+        COV(TIMEOUT);
         cancel_pending(m, best, RDLM_E_TIMEDOUT, out);
     }
 }
@@ -1076,10 +1180,12 @@ int ref_purge_owner(struct ref *m, const struct eng_owner *owner, struct ref_act
         struct rlock *l = find_lock(m, ids[i]);
         add_affected(&pc, l->res);
         if (l->state == ENG_LKS_CONVERTING) {
+            COV(PURGE_REVERT);
             move_to(l, ENG_LKS_GRANTED, false);
             revert_conversion(l);
             l->sbf = 0;
         } else {
+            COV(PURGE_DELETE);
             delete_lock(m, l);
         }
     }
@@ -1097,6 +1203,7 @@ int ref_purge_owner(struct ref *m, const struct eng_owner *owner, struct ref_act
         if (l->flags & RDLM_LKF_PERSISTENT) {
             /* Orphaning changes no queue: the resource does not count as affected (the
              * contract leaves this open; the engine agrees with this reading). */
+            COV(ORPHANED);
             l->orphan = true;
             l->has_bast = false;
         } else {
@@ -1115,7 +1222,10 @@ int ref_purge_orphans(struct ref *m, uint32_t node, uint64_t pid, struct ref_act
     size_t n = 0;
     for (size_t i = 0; i < m->nlk; i++) {
         const struct rlock *l = m->lk[i];
-        if (l->orphan && l->owner.node == node && (pid == 0 || l->owner.id == pid))
+        /* the pid is the low 32 bits of a process owner's id (the high half is a per-handle
+         * number); the owner kind is not looked at */
+        if (l->orphan && l->owner.node == node &&
+            (pid == 0 || (l->owner.id & 0xFFFFFFFFull) == pid))
             ids[n++] = l->lkid;
     }
     qsort(ids, n, sizeof(*ids), cmp_lkid);

@@ -85,6 +85,52 @@ uint64_t ref_adoption_candidate(const struct ref *m, uint64_t parent_lkid, const
                                 uint16_t namelen, int mode);
 bool ref_has_sublocks(const struct ref *m, uint64_t lkid);
 
+/* How often each path of the contract was taken (all references of the process together). */
+enum ref_cov {
+    REF_COV_NEW_GRANT,
+    REF_COV_NEW_EXPEDITE,
+    REF_COV_NEW_NOORDER,
+    REF_COV_NEW_NOTQUEUED,
+    REF_COV_NEW_QUEUED,
+    REF_COV_NEW_HEADQUE,
+    REF_COV_ADOPT,
+    REF_COV_CVT_GRANT,
+    REF_COV_CVT_ALT,
+    REF_COV_CVT_DEADLOCK,
+    REF_COV_CVT_DEMOTE,
+    REF_COV_CVT_DEMOTE_GRANT,
+    REF_COV_CVT_NODLCKWT,
+    REF_COV_CVT_NOTQUEUED,
+    REF_COV_CVT_QUEUED,
+    REF_COV_CVT_HEADQUE,
+    REF_COV_PASS_CVT_GRANT,
+    REF_COV_PASS_CVT_ALT,
+    REF_COV_PASS_DEMOTE,
+    REF_COV_PASS_SELF_BAST,
+    REF_COV_PASS_WAIT_GRANT,
+    REF_COV_PASS_WAIT_ALT,
+    REF_COV_PENDING_BAST,
+    REF_COV_PENDING_BAST_PRCW,
+    REF_COV_QUEUE_BAST,
+    REF_COV_NOQUEUE_BAST,
+    REF_COV_GRANT_LVB_WRITE,
+    REF_COV_GRANT_LVB_INVAL,
+    REF_COV_GRANT_LVB_READ,
+    REF_COV_UNLOCK_LVB_WRITE,
+    REF_COV_UNLOCK_LVB_INVAL,
+    REF_COV_FORCE_SUBLOCK,
+    REF_COV_ABORTED,
+    REF_COV_PURGE_REVERT,
+    REF_COV_PURGE_DELETE,
+    REF_COV_ORPHANED,
+    REF_COV_PURGE_REMOVED,
+    REF_COV_TIMEOUT,
+    REF_COV_RES_FREED,
+    REF_COV_COUNT
+};
+extern uint64_t ref_cov[REF_COV_COUNT];
+const char *ref_cov_name(int k);
+
 /* Print every resource, queue and lock (with internal fields such as highbast). */
 void ref_dump(const struct ref *m, FILE *f);
 

@@ -405,6 +405,11 @@ static void stats_print(const struct stats *s)
            (unsigned long long)s->sbf_altmode, (unsigned long long)s->lvb_reads);
     printf("  BAST=%llu  LVB written=%llu invalidated=%llu\n", (unsigned long long)s->basts,
            (unsigned long long)s->lvb_writes, (unsigned long long)s->lvb_invalidates);
+    printf("-- reference paths taken (ref_cov)\n");
+    for (int k = 0; k < REF_COV_COUNT; k++)
+        printf("  %-26s %10llu%s", ref_cov_name(k), (unsigned long long)ref_cov[k],
+               k % 3 == 2 ? "\n" : "");
+    printf("\n");
     printf("  max: queue length %llu, locks %llu, resources %llu\n",
            (unsigned long long)s->max_queue, (unsigned long long)s->max_locks,
            (unsigned long long)s->max_res);
@@ -439,10 +444,12 @@ static void stats_count(struct stats *s, const struct op *op, int st, const stru
 
 /* ================================================================ generator */
 
-#define N_OWNERS 5
+/* (1, 1<<32 | 101) is a second handle of process 101 on node 1 (same pid, another owner). */
+#define N_OWNERS 6
 static const struct eng_owner owners[N_OWNERS] = {
-    {ENG_OWNER_PROCESS, 1, 101}, {ENG_OWNER_PROCESS, 1, 102}, {ENG_OWNER_PROCESS, 2, 101},
-    {ENG_OWNER_PROCESS, 2, 103}, {ENG_OWNER_GROUP, 1, 7},
+    {ENG_OWNER_PROCESS, 1, 101}, {ENG_OWNER_PROCESS, 1, 102},
+    {ENG_OWNER_PROCESS, 2, 101}, {ENG_OWNER_PROCESS, 2, 103},
+    {ENG_OWNER_GROUP, 1, 7},     {ENG_OWNER_PROCESS, 1, (1ull << 32) | 101},
 };
 
 /* Root names; "P" is the one meant for persistent resources (PERSIST_RES). */
@@ -721,6 +728,10 @@ static void gen_new_request(struct gen *g, struct op *op)
             (ref_has_sublocks(g->m, cand) || (lock_info(g, cand, &cli) && cli.parent_lkid != 0 &&
                                               lock_info(g, cli.parent_lkid, &pli) && pli.orphan)))
             f &= ~RDLM_LKF_ORPHAN;
+        struct eng_lock_info ppl;
+        if (!(f & RDLM_LKF_ORPHAN) && op->parent_lkid != 0 && lock_info(g, op->parent_lkid, &ppl) &&
+            ppl.orphan)
+            op->parent_lkid = 0;
     }
     op->flags = f;
     if (f & RDLM_LKF_VALBLK) {
@@ -791,8 +802,8 @@ static void gen_convert(struct gen *g, struct op *op)
         f |= bad[rnd(r, 6)];
         op->rd_id = rnd(r, 2);
     }
-    if (g_skip.queued_alt_write && known && li.grmode >= RDLM_MODE_PW && (f & RDLM_LKF_NODLCKWT) &&
-        (f & (RDLM_LKF_ALTPR | RDLM_LKF_ALTCW)))
+    if (g_skip.queued_alt_write && known && li.grmode >= RDLM_MODE_PW &&
+        (f & (RDLM_LKF_NODLCKWT | RDLM_LKF_QUECVT)) && (f & (RDLM_LKF_ALTPR | RDLM_LKF_ALTCW)))
         f &= ~RDLM_LKF_VALBLK;
     op->flags = f;
     if (f & RDLM_LKF_VALBLK) {
@@ -878,8 +889,8 @@ static void gen_op(struct gen *g, struct op *op)
     }
     op->kind = OP_PURGE_ORPHANS;
     op->node = chance(r, 50) ? 3 : 1 + rnd(r, 2);
-    static const uint64_t pids[] = {0, 101, 102, 103, 999, 7};
-    op->pid = pids[rnd(r, g_skip.group_pid ? 5 : 6)];
+    static const uint64_t pids[] = {0, 101, 102, 103, 999, (1ull << 32) | 101, 7};
+    op->pid = pids[rnd(r, g_skip.group_pid ? 6 : 7)];
 }
 
 /* ================================================================ running one op */
@@ -1183,7 +1194,8 @@ static const char *const default_skips[] = {
                            * another owner's lock (adopting an orphan that has sublocks or whose
                            * parent is an orphan; a new sublock under an orphan) */
     "orphan-persist-res", /* D2: ORPHAN requests with PERSIST_RES not matching the resource */
-    "queued-alt-write",   /* D3: VALBLK on a PW/EX conversion with NODLCKWT and ALTPR/ALTCW */
+    "queued-alt-write",   /* D3: VALBLK on a PW/EX conversion that can be queued (NODLCKWT or
+                           * QUECVT) with ALTPR/ALTCW */
 };
 
 static void parse_skips(void)
