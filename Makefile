@@ -99,6 +99,19 @@ test: deps
 .PHONY: test-extra
 test-extra:
 
+# The main job: a 3-node cluster on loopback doing real work, then what it did.
+RUN_DIR := $(CURDIR)/build/run-cluster
+run: deps
+	@$(MAKE) --no-print-directory -s $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl $(BUILD)/master/rdlm-demo
+	@$(BUILD)/master/rdlmctl down --dir $(RUN_DIR) >/dev/null 2>&1 || true
+	@$(BUILD)/master/rdlmctl up 3 --shards 2 --dir $(RUN_DIR)
+	@RDLM_CONFIG=$(RUN_DIR)/cluster.ini $(BUILD)/master/rdlm-demo -p 4 -t 3
+	@echo; echo "== rdlmctl status"; $(BUILD)/master/rdlmctl status --dir $(RUN_DIR)
+	@echo; echo "== rdlmctl dump demo counter"; $(BUILD)/master/rdlmctl dump demo counter --dir $(RUN_DIR)
+	@echo; echo "The cluster is still up. Try: export RDLM_CONFIG=$(RUN_DIR)/cluster.ini;"
+	@echo "  $(BUILD)/master/rdlmctl status | lockspaces | dump demo shared-1"
+	@echo "  $(BUILD)/master/rdlmctl down --dir $(RUN_DIR)     # to stop it"
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
 

@@ -211,6 +211,7 @@ static void enc_request(struct wbuf *w, const struct proto_msg *m)
     w_u8(w, q->mode);
     w_u8(w, q->grmode);
     w_u8(w, q->has_bast);
+    w_u8(w, q->lvb_written);
     w_name(w, &q->name);
     if (q->flags & RDLM_LKF_VALBLK)
         w_bytes(w, q->lvb, RDLM_LVB_LEN);
@@ -231,6 +232,7 @@ static void dec_request(struct rbuf *r, struct proto_msg *m)
     q->mode = r_mode(r, false);
     q->grmode = r_mode(r, true);
     q->has_bast = r_u8(r) != 0;
+    q->lvb_written = r_u8(r) != 0;
     r_name(r, &q->name, (q->flags & RDLM_LKF_CONVERT) != 0);
     if (q->flags & RDLM_LKF_VALBLK)
         r_bytes(r, q->lvb, RDLM_LVB_LEN);
@@ -244,6 +246,7 @@ static void enc_unlock(struct wbuf *w, const struct proto_msg *m)
     w_u64(w, u->parent);
     w_u32(w, u->flags);
     w_u8(w, u->grmode);
+    w_u8(w, u->lvb_written);
     w_name(w, &u->name);
     if (u->flags & RDLM_LKF_VALBLK)
         w_bytes(w, u->lvb, RDLM_LVB_LEN);
@@ -257,6 +260,7 @@ static void dec_unlock(struct rbuf *r, struct proto_msg *m)
     u->parent = r_u64(r);
     u->flags = r_u32(r);
     u->grmode = r_mode(r, true);
+    u->lvb_written = r_u8(r) != 0;
     r_name(r, &u->name, false);
     if (u->flags & RDLM_LKF_VALBLK)
         r_bytes(r, u->lvb, RDLM_LVB_LEN);
@@ -350,12 +354,14 @@ static void enc_contended(struct wbuf *w, const struct proto_msg *m)
 {
     w_u32(w, m->u.contended.slot);
     w_u16(w, m->u.contended.gen);
+    w_name(w, &m->u.contended.name);
 }
 
 static void dec_contended(struct rbuf *r, struct proto_msg *m)
 {
     m->u.contended.slot = r_u32(r);
     m->u.contended.gen = r_u16(r);
+    r_name(r, &m->u.contended.name, false);
 }
 
 static void enc_hold_report(struct wbuf *w, const struct proto_msg *m)

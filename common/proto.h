@@ -88,6 +88,7 @@ struct msg_request {
     uint32_t timeout_cs, rd_id, flags;
     int8_t mode, grmode; /* grmode: the client's view, for conversions */
     uint8_t has_bast;
+    uint8_t lvb_written; /* the client already wrote the LVB record (a fast attempt failed) */
     struct msg_name name;
     uint8_t lvb[RDLM_LVB_LEN];
 };
@@ -96,7 +97,8 @@ struct msg_unlock {
     uint64_t lkid;
     uint64_t parent; /* nonzero for a lock on a sub-resource */
     uint32_t flags;
-    int8_t grmode; /* the client's view */
+    int8_t grmode;       /* the client's view */
+    uint8_t lvb_written; /* as in msg_request */
     struct msg_name name;
     uint8_t lvb[RDLM_LVB_LEN];
 };
@@ -132,6 +134,7 @@ struct msg_reply {
 struct msg_contended {
     uint32_t slot;
     uint16_t gen;
+    struct msg_name name;
 };
 
 struct msg_hold {

@@ -60,12 +60,13 @@ struct clock { /* one of this handle's locks */
     int8_t rqmode;
     bool pending; /* a request or unlock is at the master */
     bool unlocking;
-    bool sync;         /* a thread waits for the pending operation */
-    uint8_t sync_op;   /* which one: ENG_OP_REQUEST or ENG_OP_UNLOCK */
-    bool done;         /* sync: the completion arrived */
-    bool free_after;   /* sync: the lock ended; the waiter frees it */
-    bool lvbseq_known; /* lvbseq is the LVB's sequence as of our last read/write */
-    uint32_t flags;    /* flags of the last request */
+    bool sync;           /* a thread waits for the pending operation */
+    uint8_t sync_op;     /* which one: ENG_OP_REQUEST or ENG_OP_UNLOCK */
+    bool done;           /* sync: the completion arrived */
+    bool free_after;     /* sync: the lock ended; the waiter frees it */
+    bool lvbseq_known;   /* lvbseq is the LVB's sequence as of our last read/write */
+    bool lvb_prewritten; /* a failed fast attempt already wrote the LVB record */
+    uint32_t flags;      /* flags of the last request */
     uint64_t lvbseq;
     uint64_t hint;
     uint64_t group;
@@ -124,11 +125,14 @@ struct rdlm_ls {
     struct rdlm_stats stats;
 };
 
+/* Trace every completion and path taken on stderr (RDLM_TRACE=1). */
+bool client_trace(void);
+
 /* ls.c */
 uint64_t client_new_lkid(const struct rdlm_ls *ls);
 struct cres *cres_get(struct rdlm_ls *ls, uint64_t parent, const void *name, unsigned namelen);
 void cres_put(struct rdlm_ls *ls, struct cres *r);
-struct cres *cres_by_slot(struct rdlm_ls *ls, struct cconn *cc, uint32_t slot);
+struct cres *cres_find(struct rdlm_ls *ls, uint64_t parent, const void *name, unsigned namelen);
 
 /* conn.c */
 struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard);

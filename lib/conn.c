@@ -12,6 +12,7 @@
 #include "lib/client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,21 @@ static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard
     cc->node = node;
     cc->shard = shard;
     proto_hello_pack(&hello, h);
-    if (rt_connect_sync(ls->ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h),
-                        CONNECT_TIMEOUT_MS, &cc->conn) < 0)
+    struct rt_completion ev;
+    int rc = rt_connect(ls->ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h), &cc->conn);
+    if (rc == 0)
+        rc = rt_wait_event(ls->ctx, cc->conn, RT_EV_CONNECTED, &ev, CONNECT_TIMEOUT_MS);
+    if (rc == 0 && ev.status != RT_OK) {
+        if (getenv("RDLM_DEBUG"))
+            fprintf(stderr, "rdlm: connect to node %u shard %u: %s (%s)\n", node, shard,
+                    rt_status_str(ev.status), rt_conn_error(cc->conn));
+        rc = -ECONNREFUSED;
+    }
+    if (rc < 0) {
+        if (cc->conn)
+            rt_close(cc->conn);
         goto fail;
+    }
     rt_conn_set_user(cc->conn, cc);
     m.hdr.type = MSG_LS_OPEN;
     m.u.ls_open.namelen = (uint16_t)strlen(ls->name);
@@ -165,6 +178,9 @@ static void handle_msg(struct rdlm_ls *ls, struct cconn *cc, const void *data, u
 
     if (!m || proto_decode(data, len, m) < 0) {
         free(m);
+        if (getenv("RDLM_DEBUG"))
+            fprintf(stderr, "rdlm: malformed message (%u bytes) from %s\n", len,
+                    rt_conn_peer(cc->conn));
         conn_failed(ls, cc);
         return;
     }
@@ -209,8 +225,12 @@ int progress(struct rdlm_ls *ls, int timeout_ms)
             continue;
         if (ev[i].type == RT_EV_RECV)
             handle_msg(ls, cc, ev[i].data, ev[i].len);
-        else if (ev[i].type == RT_EV_CLOSED)
+        else if (ev[i].type == RT_EV_CLOSED) {
+            if (getenv("RDLM_DEBUG"))
+                fprintf(stderr, "rdlm: connection to %s closed: %s\n", rt_conn_peer(cc->conn),
+                        rt_conn_error(cc->conn));
             conn_failed(ls, cc);
+        }
     }
     return n < 0 ? 0 : n;
 }

@@ -95,6 +95,18 @@ static int post_cas(struct rdlm_ls *ls, struct cres *r, uint64_t expect, uint64_
     return 0;
 }
 
+/* post_cas with the lock's LVB write, remembering that the write landed whatever the CAS did
+ * (the two-sided fallback then tells the master not to write it again). */
+static int post_lock_cas(struct rdlm_ls *ls, struct clock *l, uint64_t expect, uint64_t swap,
+                         enum lvb_io io, uint64_t *old)
+{
+    int rc = post_cas(ls, l->res, expect, swap, io, old);
+
+    if (rc == 0 && (io == IO_WRITE_ALL || io == IO_WRITE_STATUS))
+        l->lvb_prewritten = true;
+    return rc;
+}
+
 static void complete_locally(struct rdlm_ls *ls, struct clock *l, uint8_t op, uint8_t status,
                              int mode, enum lvb_io io)
 {
@@ -166,9 +178,10 @@ int fast_request(struct rdlm_ls *ls, struct clock *l, int mode, uint32_t flags, 
             w = r->word = old;
             continue;
         }
-        if (!lw_add(nw, mode, &nw) || post_cas(ls, r, w, nw, (enum lvb_io)io, &old) < 0)
+        if (!lw_add(nw, mode, &nw) || post_lock_cas(ls, l, w, nw, (enum lvb_io)io, &old) < 0)
             return FAST_NOT_TAKEN;
         if (old == w) {
+            l->lvb_prewritten = false;
             r->word = nw;
             ls->stats.fast_grants++;
             complete_locally(ls, l, ENG_OP_REQUEST, RDLM_OK, mode, (enum lvb_io)io);
@@ -200,9 +213,10 @@ int fast_unlock(struct rdlm_ls *ls, struct clock *l, uint32_t flags)
     if (io != IO_NONE)
         stage_record(ls, l, io);
     for (int tries = 0; tries < CAS_TRIES; tries++) {
-        if (lw_slow(w) || !lw_sub(w, l->grmode, &nw) || post_cas(ls, r, w, nw, io, &old) < 0)
+        if (lw_slow(w) || !lw_sub(w, l->grmode, &nw) || post_lock_cas(ls, l, w, nw, io, &old) < 0)
             return FAST_NOT_TAKEN;
         if (old == w) {
+            l->lvb_prewritten = false;
             r->word = nw;
             ls->stats.fast_unlocks++;
             complete_locally(ls, l, ENG_OP_UNLOCK, RDLM_E_UNLOCKED, RDLM_MODE_IV, IO_NONE);

@@ -10,7 +10,9 @@
  */
 #include "lib/client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "master/engine.h"
@@ -53,6 +55,11 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
     bool gone;
     bool for_waiter = l->sync && l->sync_op == c->op;
 
+    if (client_trace())
+        fprintf(stderr, "rdlm %d: complete %016lx op %u %s mode %s%s\n", getpid(),
+                (unsigned long)l->lkid, c->op, rdlm_status_str(c->status), rdlm_mode_str(c->mode),
+                c->slot != LW_NO_SLOT ? " (slot)" : "");
+
     fill_lksb(l, c);
     if (c->slot != LW_NO_SLOT && l->res->parent == 0) {
         l->res->slot = c->slot;
@@ -75,6 +82,8 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
         gone = c->status == RDLM_E_UNLOCKED || c->status == RDLM_E_NOLOCK ||
                c->status == RDLM_E_NOTCONN;
     }
+    if (gone) /* until its waiter frees it, a hold report must not count it */
+        l->grmode = l->rqmode = RDLM_MODE_IV;
     if (for_waiter) {
         l->done = true;
         l->free_after = gone;
@@ -115,6 +124,8 @@ static int send_request(struct rdlm_ls *ls, struct clock *l, int mode, uint32_t 
     q->mode = (int8_t)mode;
     q->grmode = l->grmode;
     q->has_bast = l->bast != NULL;
+    q->lvb_written = l->lvb_prewritten;
+    l->lvb_prewritten = false;
     q->name.len = l->res->namelen;
     memcpy(q->name.bytes, l->res->name, l->res->namelen);
     if ((flags & RDLM_LKF_VALBLK) && l->lksb && l->lksb->lvb)
@@ -133,6 +144,8 @@ static int send_unlock(struct rdlm_ls *ls, struct clock *l, uint32_t flags)
     u->parent = l->res->parent;
     u->flags = flags & ~RDLM_LKF_WAIT;
     u->grmode = l->grmode;
+    u->lvb_written = l->lvb_prewritten;
+    l->lvb_prewritten = false;
     u->name.len = l->res->namelen;
     memcpy(u->name.bytes, l->res->name, l->res->namelen);
     if ((flags & RDLM_LKF_VALBLK) && l->lksb && l->lksb->lvb)

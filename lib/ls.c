@@ -18,6 +18,15 @@
 #define CLOSE_TIMEOUT_MS 5000
 #define SCRATCH_LEN      4096
 
+bool client_trace(void)
+{
+    static int on = -1;
+
+    if (on < 0)
+        on = getenv("RDLM_TRACE") && strcmp(getenv("RDLM_TRACE"), "0") != 0;
+    return on;
+}
+
 /* ---- lock ids: node:12 | pid:22 | sequence:30 ---- */
 
 static _Atomic uint32_t lkid_seq;
@@ -43,14 +52,19 @@ static uint32_t res_bucket(const struct rdlm_ls *ls, uint64_t parent, const void
     return (uint32_t)XXH3_64bits_withSeed(name, len, parent) & (ls->res_nbuckets - 1);
 }
 
+struct cres *cres_find(struct rdlm_ls *ls, uint64_t parent, const void *name, unsigned len)
+{
+    for (struct cres *r = ls->res_buckets[res_bucket(ls, parent, name, len)]; r; r = r->hnext)
+        if (r->parent == parent && r->namelen == len && memcmp(r->name, name, len) == 0)
+            return r;
+    return NULL;
+}
+
 struct cres *cres_get(struct rdlm_ls *ls, uint64_t parent, const void *name, unsigned len)
 {
     uint32_t b = res_bucket(ls, parent, name, len);
-    struct cres *r;
+    struct cres *r = cres_find(ls, parent, name, len);
 
-    for (r = ls->res_buckets[b]; r; r = r->hnext)
-        if (r->parent == parent && r->namelen == len && memcmp(r->name, name, len) == 0)
-            break;
     if (!r) {
         r = calloc(1, sizeof(*r));
         if (!r)
@@ -82,15 +96,6 @@ void cres_put(struct rdlm_ls *ls, struct cres *r)
     *pp = r->hnext;
     ls->nres--;
     free(r);
-}
-
-struct cres *cres_by_slot(struct rdlm_ls *ls, struct cconn *cc, uint32_t slot)
-{
-    for (uint32_t b = 0; b < ls->res_nbuckets; b++)
-        for (struct cres *r = ls->res_buckets[b]; r; r = r->hnext)
-            if (r->cc == cc && r->slot == slot && !r->parent)
-                return r;
-    return NULL;
 }
 
 /* ---- opening ---- */

@@ -8,7 +8,9 @@
 #include "lib/client.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void send_report(struct rdlm_ls *ls, struct cconn *cc, struct msg_hold_report *h, bool last)
 {
@@ -26,7 +28,7 @@ static void send_report(struct rdlm_ls *ls, struct cconn *cc, struct msg_hold_re
 
 void report_holds(struct rdlm_ls *ls, struct cconn *cc, const struct msg_contended *c)
 {
-    struct cres *r = cres_by_slot(ls, cc, c->slot);
+    struct cres *r = cres_find(ls, 0, c->name.bytes, c->name.len);
     struct msg_hold_report *h = calloc(1, sizeof(*h));
     size_t pos = 0;
     uint64_t lkid, v;
@@ -35,6 +37,8 @@ void report_holds(struct rdlm_ls *ls, struct cconn *cc, const struct msg_contend
         return;
     h->slot = c->slot;
     h->gen = c->gen;
+    if (r && r->cc != cc)
+        r = NULL; /* placement says another master: nothing of ours is counted there */
     while (r && u64map_next(&ls->locks, &pos, &lkid, &v)) {
         const struct clock *l = (const struct clock *)(uintptr_t)v;
         if (l->res != r || l->grmode == RDLM_MODE_IV)
@@ -44,8 +48,17 @@ void report_holds(struct rdlm_ls *ls, struct cconn *cc, const struct msg_contend
         h->holds[h->n++] =
             (struct msg_hold){l->lkid, l->hint, l->flags, l->grmode, l->bast != NULL};
     }
+    if (client_trace()) {
+        fprintf(stderr, "rdlm %d: hold report %.*s:", getpid(), c->name.len, c->name.bytes);
+        for (unsigned i = 0; i < h->n; i++)
+            fprintf(stderr, " %016lx %s", (unsigned long)h->holds[i].lkid,
+                    rdlm_mode_str(h->holds[i].mode));
+        fprintf(stderr, "\n");
+    }
     send_report(ls, cc, h, true);
-    if (r) /* the word now has SLOW set: stop trying CAS on the cached copy */
-        r->word |= LW_SLOW;
+    if (r) { /* the word now has SLOW set: stop trying CAS on the cached copy */
+        r->slot = c->slot;
+        r->word = lw_make(c->gen, true);
+    }
     free(h);
 }

@@ -68,6 +68,16 @@ static void park_msg(struct shard *s, struct mres *r, struct mclient *c, const s
 
 /* ---- the engine path ---- */
 
+/* The root resource of a lock the engine just granted (so its completion carries the slot). */
+static struct mres *lock_root(struct mls *ls, const struct eng_action *a)
+{
+    struct eng_lock_info li;
+
+    if (a->mode == RDLM_MODE_IV || eng_query_lock(ls->e, a->lkid, &li) != RDLM_OK || li.parent_lkid)
+        return NULL;
+    return mres_find(ls, li.name, li.namelen);
+}
+
 /* Send the engine's actions to the clients of the locks they concern. r/lkid: the request
  * being served, whose completion also carries the slot. */
 static void route_actions(struct shard *s, struct mls *ls, const struct mres *r, uint64_t lkid)
@@ -98,7 +108,7 @@ static void route_actions(struct shard *s, struct mls *ls, const struct mres *r,
                 .lvbseq = a->lvbseq,
             };
             memcpy(mc.lvb, a->lvb, RDLM_LVB_LEN);
-            complete_slot(s, a->lkid == lkid ? r : NULL, &mc);
+            complete_slot(s, a->lkid == lkid ? r : lock_root(ls, a), &mc);
             if (c)
                 send_completion(s, c, &mc);
             if (a->mode == RDLM_MODE_IV || a->op == ENG_OP_UNLOCK)
@@ -168,6 +178,10 @@ static void engine_request(struct shard *s, struct mclient *c, struct mres *r,
     };
     int st;
 
+    if (q->lvb_written) { /* the record has it already: the engine loaded it from there */
+        er.flags &= ~(RDLM_LKF_VALBLK | RDLM_LKF_IVVALBLK);
+        er.lvb = NULL;
+    }
     s->stats.engine_ops++;
     if (!conv && u64map_put(&s->lock_client, q->lkid, c->id) < 0) {
         send_complete(s, c, q->lkid, ENG_OP_REQUEST, RDLM_E_NOMEM, RDLM_MODE_IV);
@@ -213,6 +227,23 @@ static void write_lvb(struct shard *s, const struct mres *r, uint32_t flags, con
 
 enum { COUNTS_SERVED, COUNTS_NEED_SLOW, COUNTS_BOGUS };
 
+/*
+ * Move r's word from w to nw. With an LVB write (wflags has VALBLK or IVVALBLK), clients are
+ * locked out for it: SLOW is set by CAS first, the record written, then the new counts stored
+ * with SLOW clear, so no client can be granted and read the record before it is written.
+ */
+static bool counts_commit(struct shard *s, struct mres *r, uint64_t w, uint64_t nw, uint32_t wflags,
+                          const uint8_t *lvb)
+{
+    if (!(wflags & (RDLM_LKF_VALBLK | RDLM_LKF_IVVALBLK)))
+        return word_cas(s, r->slot, w, nw);
+    if (!word_cas(s, r->slot, w, w | LW_SLOW))
+        return false;
+    write_lvb(s, r, wflags, lvb);
+    word_set(s, r->slot, nw);
+    return true;
+}
+
 /* Serve q from r's counts if that is the VMS answer; else COUNTS_NEED_SLOW. */
 static int counts_request(struct shard *s, struct mclient *c, struct mres *r,
                           const struct msg_request *q)
@@ -226,10 +257,6 @@ static int counts_request(struct shard *s, struct mclient *c, struct mres *r,
         return COUNTS_NEED_SLOW;
     if (conv && own < RDLM_MODE_NL)
         return COUNTS_BOGUS;
-    /* The holder of PW/EX writes before the releasing CAS, so no reader can see the old value
-     * after the release (a failed CAS leaves the value the holder was about to publish). */
-    if (op == RDLM_LVB_WRITE && lw_count(word_load(s, r->slot), own))
-        write_lvb(s, r, q->flags, q->lvb);
     for (int tries = 0; tries < CAS_TRIES; tries++) {
         uint64_t w = word_load(s, r->slot), nw = w;
         if (lw_slow(w))
@@ -251,7 +278,8 @@ static int counts_request(struct shard *s, struct mclient *c, struct mres *r,
         }
         if (!lw_add(nw, q->mode, &nw))
             return COUNTS_NEED_SLOW; /* counter full */
-        if (!word_cas(s, r->slot, w, nw))
+        if (!counts_commit(s, r, w, nw, op == RDLM_LVB_WRITE && !q->lvb_written ? q->flags : 0,
+                           q->lvb))
             continue;
         mc.status = RDLM_OK;
         mc.mode = q->mode;
@@ -270,17 +298,17 @@ static int counts_request(struct shard *s, struct mclient *c, struct mres *r,
 static int counts_unlock(struct shard *s, struct mclient *c, struct mres *r,
                          const struct msg_unlock *u)
 {
+    uint32_t wflags = u->grmode >= RDLM_MODE_PW && !u->lvb_written ? u->flags : 0;
+
     if (u->grmode < RDLM_MODE_NL)
         return COUNTS_BOGUS;
-    if (u->grmode >= RDLM_MODE_PW && lw_count(word_load(s, r->slot), u->grmode))
-        write_lvb(s, r, u->flags, u->lvb); /* before the releasing CAS, as above */
     for (int tries = 0; tries < CAS_TRIES; tries++) {
         uint64_t w = word_load(s, r->slot), nw;
         if (lw_slow(w))
             return COUNTS_NEED_SLOW;
         if (!lw_sub(w, u->grmode, &nw))
             return COUNTS_BOGUS;
-        if (!word_cas(s, r->slot, w, nw))
+        if (!counts_commit(s, r, w, nw, wflags, u->lvb))
             continue;
         s->stats.fast_served++;
         send_complete(s, c, u->lkid, ENG_OP_UNLOCK, RDLM_E_UNLOCKED, RDLM_MODE_IV);
@@ -349,12 +377,14 @@ void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m
 static void engine_unlock(struct shard *s, struct mclient *c, struct mres *r,
                           const struct msg_unlock *u)
 {
+    uint32_t flags = u->flags & ~RDLM_LKF_WAIT;
     int st;
 
+    if (u->lvb_written) /* as in engine_request */
+        flags &= ~(RDLM_LKF_VALBLK | RDLM_LKF_IVVALBLK);
     s->stats.engine_ops++;
     u64map_put(&s->lock_client, u->lkid, c->id);
-    st = eng_unlock(c->ls->e, u->lkid, u->flags & ~RDLM_LKF_WAIT,
-                    (u->flags & RDLM_LKF_VALBLK) ? u->lvb : NULL, &s->acts);
+    st = eng_unlock(c->ls->e, u->lkid, flags, (flags & RDLM_LKF_VALBLK) ? u->lvb : NULL, &s->acts);
     if (st != RDLM_OK)
         send_complete(s, c, u->lkid, ENG_OP_UNLOCK, (uint8_t)st, u->grmode);
     route_actions(s, c->ls, r, u->lkid);

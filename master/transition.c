@@ -25,6 +25,8 @@ static void send_contended(struct shard *s, struct mclient *c, const struct mres
     m.hdr.ls = r->ls->id;
     m.u.contended.slot = r->slot;
     m.u.contended.gen = gen;
+    m.u.contended.name.len = r->namelen;
+    memcpy(m.u.contended.name.bytes, r->name, r->namelen);
     send_msg(s, c, &m);
 }
 
@@ -42,6 +44,8 @@ void transition_start(struct shard *s, struct mres *r)
             break;
     }
     r->state = RS_TRANSITION;
+    if (getenv("RDLMD_TRACE"))
+        log_msg("transition %.*s word %016lx", r->namelen, r->name, (unsigned long)w);
     r->nholds = 0;
     r->nawaiting = 0;
     s->stats.transitions++;
@@ -138,6 +142,9 @@ static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDL
         if (eng_install_granted(r->ls->e, &q) != RDLM_OK)
             continue;
         u64map_put(&s->lock_client, h->lkid, c->id);
+        if (getenv("RDLMD_TRACE"))
+            log_msg("install %.*s %016lx %s from client %u", r->namelen, r->name,
+                    (unsigned long)h->lkid, rdlm_mode_str(h->mode), c->id);
         per_mode[h->mode]++;
     }
     r->nholds = 0;
@@ -285,6 +292,8 @@ void transition_maybe_fast(struct shard *s, struct mres *r)
         eng_release_unused(r->ls->e, r->name, r->namelen);
     }
     word_set(s, r->slot, word);
+    if (getenv("RDLMD_TRACE"))
+        log_msg("fast again %.*s word %016lx", r->namelen, r->name, (unsigned long)word);
     r->state = RS_FAST;
     r->idle_since_ns = 0;
     s->stats.returns_to_fast++;

@@ -22,7 +22,7 @@ static rt_ctx *open_ctx(const struct rdlm_cluster_config *cfg)
     rt_ctx *ctx = NULL;
 
     rt_config_init(&rc);
-    rc.backend = strcmp(cfg->transport, "rdma") == 0 ? RT_BACKEND_RDMA
+    rc.backend = strcmp(cfg->transport, "rdma") == 0  ? RT_BACKEND_RDMA
                  : strcmp(cfg->transport, "tcp") == 0 ? RT_BACKEND_TCP
                                                       : RT_BACKEND_AUTO;
     rc.max_msg = PROTO_MAX_MSG;
@@ -34,8 +34,8 @@ static rt_ctx *open_ctx(const struct rdlm_cluster_config *cfg)
 }
 
 /* Ask one shard; the answer's text goes to out. 0, or -errno (node unreachable). */
-static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard,
-               struct proto_msg *q, FILE *out)
+static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard, struct proto_msg *q,
+               FILE *out)
 {
     struct proto_hello hello = {ROLE_CTL, 0, (uint32_t)getpid(), 0};
     uint8_t h[PROTO_HELLO_LEN], buf[PROTO_MAX_MSG];
@@ -47,8 +47,8 @@ static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard,
     if (!a)
         return -ENOMEM;
     proto_hello_pack(&hello, h);
-    rc = rt_connect_sync(ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h),
-                         CTL_TIMEOUT_MS, &conn);
+    rc = rt_connect_sync(ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h), CTL_TIMEOUT_MS,
+                         &conn);
     if (rc < 0) {
         free(a);
         return rc;
@@ -96,8 +96,7 @@ static int ask_all(const struct rdlm_cluster_config *cfg, uint8_t type, FILE *ou
 
 int rdlm_ctl_status(const struct rdlm_cluster_config *cfg, FILE *out)
 {
-    fprintf(out, "cluster %s: %zu node(s), transport %s\n", cfg->name, cfg->nnodes,
-            cfg->transport);
+    fprintf(out, "cluster %s: %zu node(s), transport %s\n", cfg->name, cfg->nnodes, cfg->transport);
     return ask_all(cfg, MSG_STATUS, out);
 }
 
