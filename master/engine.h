@@ -67,19 +67,21 @@ enum eng_op {
 };
 
 struct eng_action {
-    uint8_t kind;     /* enum eng_action_kind */
-    uint8_t op;       /* COMPLETE: enum eng_op */
-    int8_t mode;      /* COMPLETE: the lock's granted mode afterwards (IV if it is gone);
-                         BAST: the mode of the blocked request */
-    uint8_t sbflags;  /* COMPLETE: RDLM_SBF_* */
-    uint8_t status;   /* COMPLETE: enum rdlm_status */
-    uint8_t lvb_read; /* COMPLETE: 1 = lvb[] holds the resource LVB for the caller (VALBLK
-                         read); 0 = leave the caller's buffer as it is.
-                         LVB: 1 = lvb[] holds the new value, 0 = it was invalidated */
-    uint64_t lkid;    /* COMPLETE/BAST: the lock */
-    uint64_t hint;    /* BAST: the blocked requester's hint */
-    uint64_t lvbseq;  /* COMPLETE with lvb_read, and LVB: the resource's LVB sequence */
-    const void *res;  /* LVB: the resource (opaque; for eng_res_name) */
+    uint8_t kind;         /* enum eng_action_kind */
+    uint8_t op;           /* COMPLETE: enum eng_op */
+    int8_t mode;          /* COMPLETE: the lock's granted mode afterwards (IV if it is gone);
+                             BAST: the mode of the blocked request */
+    uint8_t sbflags;      /* COMPLETE: RDLM_SBF_* */
+    uint8_t status;       /* COMPLETE: enum rdlm_status */
+    uint8_t lvb_read;     /* COMPLETE: 1 = lvb[] holds the resource LVB for the caller (VALBLK
+                             read); 0 = leave the caller's buffer as it is.
+                             LVB: 1 = lvb[] holds the new value, 0 = it was invalidated */
+    uint64_t lkid;        /* COMPLETE/BAST: the lock */
+    uint64_t hint;        /* BAST: the blocked requester's hint */
+    uint64_t lvbseq;      /* COMPLETE with lvb_read, and LVB: the resource's LVB sequence */
+    uint64_t parent_lkid; /* LVB: the parent lock of a sub-resource, 0 for a root resource */
+    uint16_t namelen;     /* LVB: the resource's name (a copy: the resource may be gone) */
+    uint8_t name[RDLM_RESNAME_MAXLEN];
     uint8_t lvb[RDLM_LVB_LEN];
 };
 
@@ -144,8 +146,8 @@ int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_act
  */
 int eng_install_granted(struct eng *e, const struct eng_req *req);
 int eng_forget_lock(struct eng *e, uint64_t lkid);
-int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status,
-                uint64_t seq, const uint8_t *value);
+int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status, uint64_t seq,
+                const uint8_t *value);
 int eng_release_unused(struct eng *e, const void *name, uint16_t namelen);
 
 /* Queries (TruCluster dlm_get_lkinfo / dlm_get_rsbinfo, and lock dumps). */
@@ -211,8 +213,5 @@ int eng_query_queues(const struct eng *e, uint64_t parent_lkid, const void *name
 /* Counts, for tests and memory benchmarks. */
 size_t eng_resource_count(const struct eng *e);
 size_t eng_lock_count(const struct eng *e);
-
-/* Name of the resource an ENG_ACT_LVB action refers to. */
-const uint8_t *eng_res_name(const void *res, uint16_t *namelen);
 
 #endif /* RDLM_MASTER_ENGINE_H */

@@ -103,7 +103,8 @@ static void emit_lvb(struct eng_res *r, struct eng_actions *out)
 {
     struct eng_action *a = eng_emit(out, ENG_ACT_LVB);
 
-    a->res = r;
+    a->namelen = r->namelen;
+    memcpy(a->name, r->name, r->namelen);
     a->lvbseq = r->lvb->seq;
     a->lvb_read = r->lvb->status == ENG_LVB_VALID;
     if (a->lvb_read)

@@ -35,11 +35,14 @@ static bool is_pending(const struct eng_lock *l)
 static void unlock_one(struct eng *e, struct eng_lock *l, uint32_t flags, const uint8_t *lvb,
                        struct eng_actions *out);
 
-/* Force-unlock l's sublocks, depth first, in creation order. */
-static void unlock_children(struct eng *e, struct eng_lock *l, struct eng_actions *out)
+/* Force-unlock l's sublocks, depth first, in creation order; IVVALBLK carries down (the
+ * tree's data is suspect), VALBLK does not (the caller's LVB is for l's resource). */
+static void unlock_children(struct eng *e, struct eng_lock *l, uint32_t flags,
+                            struct eng_actions *out)
 {
     while (l->ext && l->ext->child_first)
-        unlock_one(e, l->ext->child_first, RDLM_LKF_FORCEUNLOCK, NULL, out);
+        unlock_one(e, l->ext->child_first, RDLM_LKF_FORCEUNLOCK | (flags & RDLM_LKF_IVVALBLK), NULL,
+                   out);
 }
 
 static void unlock_one(struct eng *e, struct eng_lock *l, uint32_t flags, const uint8_t *lvb,
@@ -47,7 +50,7 @@ static void unlock_one(struct eng *e, struct eng_lock *l, uint32_t flags, const 
 {
     struct eng_res *r = l->res;
 
-    unlock_children(e, l, out);
+    unlock_children(e, l, flags, out);
     if (is_pending(l))
         eng_emit_complete(out, l, ENG_OP_REQUEST, RDLM_E_ABORTED, RDLM_MODE_IV, 0);
     if (l->grmode >= RDLM_MODE_PW && (flags & RDLM_LKF_IVVALBLK))
@@ -68,7 +71,7 @@ int eng_unlock(struct eng *e, uint64_t lkid, uint32_t flags, const uint8_t *lvb,
     if (!e || !out || (flags & ~UNLOCK_FLAGS) || ((flags & RDLM_LKF_VALBLK) && !lvb))
         return RDLM_E_INVAL;
     l = eng_lock_find(e, lkid);
-    if (!l)
+    if (!l || (l->bits & LB_ORPHAN))
         return RDLM_E_NOLOCK;
     if (!(flags & RDLM_LKF_FORCEUNLOCK)) {
         if (is_pending(l))
@@ -108,7 +111,7 @@ int eng_cancel(struct eng *e, uint64_t lkid, uint32_t flags, struct eng_actions 
     if (!e || !out || (flags & ~RDLM_LKF_CANCELWAITOK))
         return RDLM_E_INVAL;
     l = eng_lock_find(e, lkid);
-    if (!l)
+    if (!l || (l->bits & LB_ORPHAN))
         return RDLM_E_NOLOCK;
     if (!is_pending(l))
         return RDLM_E_CANCELGRANT;
@@ -125,7 +128,7 @@ int eng_cancel_deadlock(struct eng *e, uint64_t lkid, struct eng_actions *out)
     if (!e || !out)
         return RDLM_E_INVAL;
     l = eng_lock_find(e, lkid);
-    if (!l)
+    if (!l || (l->bits & LB_ORPHAN))
         return RDLM_E_NOLOCK;
     if (!is_pending(l))
         return RDLM_E_CANCELGRANT;

@@ -63,7 +63,7 @@ static int check_new(const struct eng *e, const struct eng_req *q, struct eng_lo
     if (!q->parent_lkid)
         return RDLM_OK;
     *parent = eng_lock_find(e, q->parent_lkid);
-    if (!*parent)
+    if (!*parent || ((*parent)->bits & LB_ORPHAN))
         return RDLM_E_NOLOCK;
     if ((*parent)->state == ENG_LKS_WAITING)
         return RDLM_E_PARNOTGRANT;
@@ -235,7 +235,7 @@ static int check_convert(const struct eng *e, const struct eng_req *q, struct en
     struct eng_lock *l = eng_lock_find(e, q->lkid);
 
     *lp = l;
-    if (!l)
+    if (!l || (l->bits & LB_ORPHAN))
         return RDLM_E_NOLOCK;
     if (l->state == ENG_LKS_WAITING)
         return RDLM_E_NOTGRANTED;
@@ -266,8 +266,8 @@ static void start_conversion(struct eng_lock *l, const struct eng_req *q)
 static void queue_conversion(struct eng *e, struct eng_lock *l, const struct eng_req *q,
                              struct eng_actions *out)
 {
-    if ((q->flags & RDLM_LKF_VALBLK) && l->grmode >= RDLM_MODE_PW &&
-        eng_lvbop[l->grmode + 1][l->rqmode] == LVB_WRITE) {
+    if ((q->flags & RDLM_LKF_VALBLK) && l->grmode >= RDLM_MODE_PW) {
+        /* even PW->EX: granted later in an alternate mode (ALTCW) it writes */
         memcpy(l->ext->lvb, q->lvb, RDLM_LVB_LEN);
         l->bits |= LB_SAVED_LVB;
     }

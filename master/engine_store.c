@@ -159,14 +159,6 @@ void eng_res_release_if_unused(struct eng *e, struct eng_res *r)
     }
 }
 
-const uint8_t *eng_res_name(const void *res, uint16_t *namelen)
-{
-    const struct eng_res *r = res;
-
-    *namelen = r->namelen;
-    return r->name;
-}
-
 /* ---- locks ---- */
 
 static size_t lock_bucket(const struct eng *e, uint64_t lkid)

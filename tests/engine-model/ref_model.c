@@ -739,7 +739,7 @@ static void queue_conversion(struct ref *m, struct rlock *l, struct ref_actions 
 static int do_convert(struct ref *m, const struct eng_req *req, struct ref_actions *out)
 {
     struct rlock *l = find_lock(m, req->lkid);
-    if (l == NULL)
+    if (l == NULL || l->orphan)
         return RDLM_E_NOLOCK;
     if (l->state == ENG_LKS_WAITING)
         return RDLM_E_NOTGRANTED;
@@ -834,7 +834,7 @@ static int do_new(struct ref *m, const struct eng_req *req, struct ref_actions *
     struct rlock *parent = NULL;
     if (req->parent_lkid != 0) {
         parent = find_lock(m, req->parent_lkid);
-        if (parent == NULL)
+        if (parent == NULL || parent->orphan)
             return RDLM_E_NOLOCK;
         if (parent->state == ENG_LKS_WAITING)
             return RDLM_E_PARNOTGRANT;
@@ -865,13 +865,13 @@ static int do_new(struct ref *m, const struct eng_req *req, struct ref_actions *
         if (adopt == NULL)
             return RDLM_E_ORPHANMODE;
     }
-    /* 10 */
+    /* 10 (an adoption is decided at step 9: the persistence checks do not apply to it) */
     bool pres_flag = (req->flags & RDLM_LKF_PERSIST_RES) != 0;
-    if (r != NULL && r->persistent && !pres_flag)
+    if (adopt == NULL && r != NULL && r->persistent && !pres_flag)
         return RDLM_E_IS_PR;
-    if (r != NULL && r->persistent && r->rd_id != req->rd_id)
+    if (adopt == NULL && r != NULL && r->persistent && r->rd_id != req->rd_id)
         return RDLM_E_PR_RD_MISMATCH;
-    if (r != NULL && !r->persistent && pres_flag)
+    if (adopt == NULL && r != NULL && !r->persistent && pres_flag)
         return RDLM_E_NOT_PR;
 
     /* section 7: adoption */
@@ -1003,7 +1003,8 @@ static void add_affected(struct purge_ctx *pc, const struct rres *r)
 
 /*
  * Unlock steps 1-4 for l, its sublocks first (depth first, creation order). Outside a purge
- * the sublocks are unlocked with FORCEUNLOCK alone; inside a purge everything is removed
+ * the sublocks are unlocked with FORCEUNLOCK plus the unlock's IVVALBLK (never its VALBLK);
+ * inside a purge everything is removed
  * with IVVALBLK, completions of the dead owner's (or orphan) locks are suppressed and
  * grant-pending/freeing are left to the purge's step 3.
  */
@@ -1024,7 +1025,8 @@ static void unlock_tree(struct ref *m, struct rlock *l, uint32_t flags, const ui
         if (pc != NULL)
             unlock_tree(m, child, RDLM_LKF_FORCEUNLOCK | RDLM_LKF_IVVALBLK, NULL, out, pc);
         else
-            unlock_tree(m, child, RDLM_LKF_FORCEUNLOCK, NULL, out, pc);
+            unlock_tree(m, child, RDLM_LKF_FORCEUNLOCK | (flags & RDLM_LKF_IVVALBLK), NULL, out,
+                        pc);
     }
     bool quiet = pc != NULL && (l->orphan || (pc->owner != NULL && owner_eq(&l->owner, pc->owner)));
     struct rres *r = l->res;
@@ -1063,7 +1065,7 @@ int ref_unlock(struct ref *m, uint64_t lkid, uint32_t flags, const uint8_t *lvb,
     if ((flags & RDLM_LKF_VALBLK) && lvb == NULL)
         return RDLM_E_INVAL;
     struct rlock *l = find_lock(m, lkid);
-    if (l == NULL)
+    if (l == NULL || l->orphan)
         return RDLM_E_NOLOCK;
     if (!(flags & RDLM_LKF_FORCEUNLOCK)) {
         if (l->state != ENG_LKS_GRANTED)
@@ -1100,7 +1102,7 @@ int ref_cancel(struct ref *m, uint64_t lkid, uint32_t flags, struct ref_actions 
     if (flags & ~RDLM_LKF_CANCELWAITOK)
         return RDLM_E_INVAL;
     struct rlock *l = find_lock(m, lkid);
-    if (l == NULL)
+    if (l == NULL || l->orphan)
         return RDLM_E_NOLOCK;
     if (l->state == ENG_LKS_GRANTED)
         return RDLM_E_CANCELGRANT;
@@ -1113,7 +1115,7 @@ int ref_cancel(struct ref *m, uint64_t lkid, uint32_t flags, struct ref_actions 
 int ref_cancel_deadlock(struct ref *m, uint64_t lkid, struct ref_actions *out)
 {
     struct rlock *l = find_lock(m, lkid);
-    if (l == NULL)
+    if (l == NULL || l->orphan)
         return RDLM_E_NOLOCK;
     if (l->state == ENG_LKS_GRANTED)
         return RDLM_E_CANCELGRANT;

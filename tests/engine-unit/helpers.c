@@ -64,7 +64,7 @@ void th_dump(const struct t *t)
             break;
         case ENG_ACT_LVB: {
             uint16_t nl = 0;
-            const uint8_t *nm = x->res ? eng_res_name(x->res, &nl) : NULL;
+            const uint8_t *nm = x->namelen ? (nl = x->namelen, x->name) : NULL;
             print_error("  %s [%zu] LVB res '%.*s' %s lvb[0] %#x seq %" PRIu64 "\n", mark, i,
                         nm ? (int)nl : 0, nm ? (const char *)nm : "",
                         x->lvb_read ? "written" : "invalid", x->lvb[0], x->lvbseq);
@@ -305,7 +305,7 @@ static void audit(struct t *t, enum call_kind kind, const struct eng_req *r, uin
                 th_fail(t, __FILE__, __LINE__, "BAST [%zu] with mode %d", i, x->mode);
             break;
         case ENG_ACT_LVB:
-            if (!x->res)
+            if (!x->namelen)
                 th_fail(t, __FILE__, __LINE__, "LVB action [%zu] without a resource", i);
             break;
         default:
@@ -499,10 +499,10 @@ void th_expect_lvb(struct t *t, const char *file, int line, const char *name, bo
     snprintf(want, sizeof want, "LVB of '%s' %s seq %" PRIu64, name, valid ? "written" : "invalid",
              seq);
     const struct eng_action *x = next_action(t, file, line, want);
-    bool good = x->kind == ENG_ACT_LVB && x->lvb_read == (valid ? 1 : 0) && x->res;
+    bool good = x->kind == ENG_ACT_LVB && x->lvb_read == (valid ? 1 : 0) && x->namelen;
     if (good) {
-        uint16_t nl = 0;
-        const uint8_t *nm = eng_res_name(x->res, &nl);
+        uint16_t nl = x->namelen;
+        const uint8_t *nm = x->name;
         good = nm && nl == strlen(name) && memcmp(nm, name, nl) == 0;
     }
     if (good && valid)

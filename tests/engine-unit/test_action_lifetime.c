@@ -1,14 +1,14 @@
 /*
  * tests/engine-unit/test_action_lifetime.c - the actions of a call stay usable after it returns
  * (engine.h: "An accepted call returns RDLM_OK and appends actions to the caller's list ...
- * The daemon carries the actions out"; ENG_ACT_LVB.res is "for eng_res_name"). In particular
- * an ENG_ACT_LVB must name its resource even when the same call frees that resource: the
+ * The daemon carries the actions out"). In particular an ENG_ACT_LVB must name its resource
+ * (it carries a copy of the name) even when the same call frees that resource: the
  * last unlock of a non-persistent resource with VALBLK/IVVALBLK, a purge of its last holder
  * (also of sublocks), a purge of its last orphan.
  *
- * These tests read eng_res_name() of such actions; a dangling resource pointer is caught by
- * the sanitizer build (make SAN=1). They are in a program of their own because ASan aborts
- * the whole program at the first error.
+ * These tests read the name of such actions; anything dangling is caught by the sanitizer
+ * build (make SAN=1). They are in a program of their own because ASan aborts the whole
+ * program at the first error.
  */
 #include "tests/engine-unit/helpers.h"
 
@@ -22,8 +22,8 @@ static size_t check_lvb_names(struct t *t, const char *const *names)
         const struct eng_action *x = &t->a.v[i];
         if (x->kind != ENG_ACT_LVB)
             continue;
-        uint16_t nl = 0;
-        const uint8_t *nm = eng_res_name(x->res, &nl);
+        uint16_t nl = x->namelen;
+        const uint8_t *nm = x->name;
         assert_non_null(nm);
         assert_int_equal(nl, strlen(names[k]));
         assert_memory_equal(nm, names[k], nl);

@@ -245,8 +245,8 @@ static void b5_lvb_action_names_its_resource(void **state)
     ok(t, conv_lvb(t, 1, NL, 0, LV(7)));
     assert_int_equal(t->a.n, 2);
     assert_int_equal(t->a.v[0].kind, ENG_ACT_LVB);
-    uint16_t nl = 0;
-    const uint8_t *nm = eng_res_name(t->a.v[0].res, &nl);
+    uint16_t nl = t->a.v[0].namelen;
+    const uint8_t *nm = t->a.v[0].name;
     assert_int_equal(nl, 3);
     assert_memory_equal(nm, bin, 3);
     assert_int_equal(t->a.v[0].lvbseq, 1);
