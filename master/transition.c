@@ -150,15 +150,20 @@ static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDL
     r->nholds = 0;
 }
 
-static void check_counts(struct shard *s, struct mres *r, const uint32_t per_mode[])
+/* Compare the reports with the counts. Returns true if a PW/EX lock of a departed client was
+ * among what they do not explain: its LVB must then read as invalid (docs/protocol.md). */
+static bool check_counts(struct shard *s, struct mres *r, const uint32_t per_mode[])
 {
     uint64_t w = word_load(s, r->slot);
+    bool writer_gone = false;
 
     for (int m = RDLM_MODE_NL; m <= RDLM_MODE_EX; m++) {
         uint32_t counted = lw_count(w, m);
-        if (counted > per_mode[m])
+        if (counted > per_mode[m]) {
             log_msg("shard %u: %.*s: %u %s lock(s) of departed clients released", s->index,
                     r->namelen, r->name, counted - per_mode[m], rdlm_mode_str(m));
+            writer_gone |= m >= RDLM_MODE_PW;
+        }
         else if (counted < per_mode[m])
             log_msg("shard %u: %.*s: reports show %u %s locks, the word %u", s->index, r->namelen,
                     r->name, per_mode[m], rdlm_mode_str(m), counted);
