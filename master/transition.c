@@ -163,17 +163,20 @@ static bool check_counts(struct shard *s, struct mres *r, const uint32_t per_mod
             log_msg("shard %u: %.*s: %u %s lock(s) of departed clients released", s->index,
                     r->namelen, r->name, counted - per_mode[m], rdlm_mode_str(m));
             writer_gone |= m >= RDLM_MODE_PW;
-        }
-        else if (counted < per_mode[m])
+        } else if (counted < per_mode[m]) {
             log_msg("shard %u: %.*s: reports show %u %s locks, the word %u", s->index, r->namelen,
                     r->name, per_mode[m], rdlm_mode_str(m), counted);
+        }
     }
+    return writer_gone;
 }
 
-static void load_lvb(struct shard *s, struct mres *r)
+static void load_lvb(struct shard *s, struct mres *r, bool writer_gone)
 {
-    const struct lvb_record *rec = &s->lvbs[r->slot];
+    struct lvb_record *rec = &s->lvbs[r->slot];
 
+    if (writer_gone) /* a PW/EX holder died: its value may be half-made */
+        rec->status = LVBR_INVALID;
     if (rec->status == LVBR_NONE)
         return;
     eng_set_lvb(r->ls->e, r->name, r->namelen,
@@ -200,8 +203,7 @@ static void finish(struct shard *s, struct mres *r)
     uint32_t per_mode[RDLM_MODE_COUNT];
 
     install_holds(s, r, per_mode);
-    check_counts(s, r, per_mode);
-    load_lvb(s, r);
+    load_lvb(s, r, check_counts(s, r, per_mode));
     r->state = RS_SLOW;
     serve_sync_word(s, r);
     replay_parked(s, r);
