@@ -9,3 +9,15 @@ bench-engine: $(BUILD)/perf/bench_engine $(BUILD)/perf/engine_memory
 	$(BUILD)/perf/engine_memory | tee perf/results/engine_memory.json
 	$(BUILD)/perf/bench_engine --benchmark_min_time=0.5 --benchmark_out=perf/results/engine.json --benchmark_out_format=json
 bench: bench-engine
+
+# Latency of the whole service, fast path vs two-sided, on a local 3-node cluster.
+$(eval $(call c_program,perf/service_lat,perf/service_lat.c,$(RDLM_CLIENT_LIBS),$(RDLM_CLIENT_LDLIBS),BENCHES))
+BENCH_DIR := $(CURDIR)/build/bench-cluster
+.PHONY: bench-service
+bench-service: $(BUILD)/perf/service_lat $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl
+	@mkdir -p perf/results
+	@$(BUILD)/master/rdlmctl down --dir $(BENCH_DIR) >/dev/null 2>&1 || true
+	@$(BUILD)/master/rdlmctl up 3 --dir $(BENCH_DIR) >/dev/null
+	@RDLM_CONFIG=$(BENCH_DIR)/cluster.ini $(BUILD)/perf/service_lat -n 5000 --json perf/results/service_lat.json; \
+	 rc=$$?; $(BUILD)/master/rdlmctl down --dir $(BENCH_DIR) >/dev/null; exit $$rc
+bench: bench-service
