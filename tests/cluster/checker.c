@@ -796,12 +796,21 @@ static void check_lvb(void)
                 }
             }
         }
-        /* the earliest end of a killed/unclean process that touched the resource */
+        /* From when unlogged LVB writes (or invalidations by a purge) may have happened: the
+         * earliest end of a log that lost its tail (a killed process, or no end record), on
+         * every resource, since the lost records may have been requests on any of them (an
+         * empty log: from the start); and the earliest end of an unclean process that touched
+         * the resource (its log is complete, but its locks were force-unlocked). */
         uint64_t crash_limit = NONE_T;
+        for (size_t i = 0; i < procs.n; i++) {
+            struct proc *p = &procs.v[i];
+            uint64_t t = p->nlines ? p->t_last : 0;
+            if ((p->killed || !p->has_end) && t < crash_limit)
+                crash_limit = t;
+        }
         for (size_t i = 0; i < reqs.n; i++) {
             struct proc *p = &procs.v[reqs.v[i].proc];
-            if (reqs.v[i].res == res && (p->killed || !p->has_end || !p->clean) &&
-                p->t_last < crash_limit)
+            if (reqs.v[i].res == res && !p->clean && p->t_last < crash_limit)
                 crash_limit = p->t_last;
         }
         int64_t base = 0;

@@ -190,6 +190,24 @@ base killed
 edit killed p3.log '/^E /d; /^C 5100 /d'
 run killed 0 'checker: PASS' "$tmp/killed/p1.log" "$tmp/killed/p2.log" --killed "$tmp/killed/p3.log" "$tmp/killed/p4.log"
 
+# A killed process's log loses its tail: proc 5 was killed after logging only a request on
+# another resource (r1), yet it could have taken EX on r0 and written it before dying, unlogged.
+# A read after its last record that sees such a value (or VALNOTVALID from its purge) is no
+# violation; the same read delivered before that record still is (nothing unlogged yet).
+W5=$(lvb 5 0 0 1)
+killed5() { # killed5 NAME TIME-OF-P5'S-LAST-RECORD
+    base "$1"
+    printf 'H 1000 5 105 0 1 1\nQ %s 1 1 r1 L 5 8 0\n' "$2" >"$tmp/$1/p5.log"
+    edit "$1" p3.log "s/ 2 $W2\$/ 3 $W5/"
+}
+killed5 killed-unlogged 3450
+run killed-unlogged 0 'checker: PASS' "$tmp/killed-unlogged"/p[1-4].log --killed "$tmp/killed-unlogged/p5.log"
+killed5 killed-empty 3450
+: >"$tmp/killed-empty/p5.log"
+run killed-empty 0 'checker: PASS' "$tmp/killed-empty"/p[1-4].log --killed "$tmp/killed-empty/p5.log"
+killed5 killed-later 4200
+run killed-later 1 "VIOLATION lvb: resource 'r0': proc 3 .* read \{proc 5 thread 0 slot 0 write #1\}" "$tmp/killed-later"/p[1-4].log --killed "$tmp/killed-later/p5.log"
+
 # An anomaly the workload noticed (e.g. TIMEDOUT without TIMEOUT) fails the run.
 base anomaly
 edit anomaly p4.log 's/^E 9300 1 2$/A 9250 lid=1 rid=1 op=L TIMEDOUT without TIMEOUT status=10(TIMEDOUT)\nE 9300 1 2/'

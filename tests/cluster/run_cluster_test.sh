@@ -273,7 +273,7 @@ negative() {
     done
     for i in 1 2; do
         RDLM_NODE=$(((i % 3) + 1)) "$wl" --ls "$ls" --proc $((200 + i)) --seed $((seed * 100 + 90 + i)) \
-            --log "$dir/victim$i.log" --time-ms 60000 --threads 2 --slots 3 --hold-us 20000 \
+            --log "$dir/victim$i.log" --time-ms 60000 --threads 2 --slots 3 --hold-us 20000 --log-flush \
             $nres >"$dir/victim$i.stderr" 2>&1 &
         vic+=($!)
         pids+=($!)

@@ -60,6 +60,7 @@ static struct {
     const char *ready_file;
     const char *stop_file;
     int watchdog_s;
+    int log_flush; /* write every record at once (a SIGKILL then loses nothing logged) */
     int nres;
     char *res[MAX_RES];
 } cfg = {
@@ -130,6 +131,8 @@ __attribute__((format(printf, 2, 3))) static uint64_t wlog(char type, const char
             log_len += (size_t)n < sizeof(log_buf) - log_len - 1 ? (size_t)n
                                                                  : sizeof(log_buf) - log_len - 2;
         log_buf[log_len++] = '\n';
+        if (cfg.log_flush)
+            log_flush_locked();
     }
     pthread_mutex_unlock(&log_mu);
     return t;
@@ -930,7 +933,8 @@ static void usage(void)
             "  --ready-file F   created once the anchor locks are granted\n"
             "  --stop-file F    the anchor releases its locks when F exists\n"
             "  --final          take and release EX on every resource (cluster still serves)\n"
-            "  --watchdog-s N   exit 3 if not done N s after the time limit (default 30)\n");
+            "  --watchdog-s N   exit 3 if not done N s after the time limit (default 30)\n"
+            "  --log-flush      write each log record at once (for processes that get killed)\n");
     exit(2);
 }
 
@@ -958,6 +962,7 @@ int main(int argc, char **argv)
         {"final", no_argument, 0, 'f'},
         {"watchdog-s", required_argument, 0, 8},
         {"res", required_argument, 0, 'r'},
+        {"log-flush", no_argument, 0, 9},
         {0, 0, 0, 0},
     };
     int c;
@@ -1025,6 +1030,9 @@ int main(int argc, char **argv)
             break;
         case 'r':
             add_res(optarg);
+            break;
+        case 9:
+            cfg.log_flush = 1;
             break;
         default:
             usage();
