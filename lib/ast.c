@@ -9,6 +9,7 @@
 #include "lib/client.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -49,12 +50,45 @@ static void enqueue(struct rdlm_ls *ls, struct ast_item *a)
 {
     uint64_t one = 1;
 
+    pthread_mutex_lock(&ls->ast_mu);
     if (ls->ast_tail)
         ls->ast_tail->next = a;
     else
         ls->ast_head = a;
     ls->ast_tail = a;
+    pthread_mutex_unlock(&ls->ast_mu);
     (void)!write(ls->ast_fd, &one, sizeof(one));
+}
+
+/* Take every queued callback. */
+static struct ast_item *take_queue(struct rdlm_ls *ls)
+{
+    struct ast_item *a;
+    uint64_t v;
+
+    pthread_mutex_lock(&ls->ast_mu);
+    a = ls->ast_head;
+    ls->ast_head = ls->ast_tail = NULL;
+    (void)!read(ls->ast_fd, &v, sizeof(v));
+    pthread_mutex_unlock(&ls->ast_mu);
+    return a;
+}
+
+static int run_list(struct ast_item *a)
+{
+    int n = 0;
+
+    while (a) {
+        struct ast_item *next = a->next;
+        if (a->blocking)
+            a->bast(a->astarg, a->mode, a->hint);
+        else
+            a->ast(a->astarg);
+        free(a);
+        a = next;
+        n++;
+    }
+    return n;
 }
 
 void ast_queue_completion(struct rdlm_ls *ls, rdlm_ast_fn ast, void *astarg)
@@ -90,32 +124,19 @@ void wake_waiters(struct rdlm_ls *ls)
     (void)!write(ls->wake_fd, &one, sizeof(one));
 }
 
-/* Take the queue (mutex held), run it (mutex released). Returns how many ran. */
+/* Drive the transport (mutex held), then run the queued callbacks (mutex released). Returns
+ * how many ran. */
 int run_asts(struct rdlm_ls *ls)
 {
     struct ast_item *a;
-    uint64_t v;
-    int n = 0;
 
     pthread_mutex_lock(&ls->mu);
     progress(ls, 0);
-    a = ls->ast_head;
-    ls->ast_head = ls->ast_tail = NULL;
-    (void)!read(ls->ast_fd, &v, sizeof(v));
+    a = take_queue(ls);
     if (rt_arm(ls->ctx) == 1)
         (void)!write(ls->ast_fd, &(uint64_t){1}, sizeof(uint64_t));
     pthread_mutex_unlock(&ls->mu);
-    while (a) {
-        struct ast_item *next = a->next;
-        if (a->blocking)
-            a->bast(a->astarg, a->mode, a->hint);
-        else
-            a->ast(a->astarg);
-        free(a);
-        a = next;
-        n++;
-    }
-    return n;
+    return run_list(a);
 }
 
 static void *dispatch_main(void *arg)
@@ -124,11 +145,20 @@ static void *dispatch_main(void *arg)
     struct epoll_event ev[2];
 
     for (;;) {
-        pthread_mutex_lock(&ls->mu);
+        pthread_mutex_lock(&ls->ast_mu);
         bool stop = ls->stop_dispatch;
-        pthread_mutex_unlock(&ls->mu);
+        pthread_mutex_unlock(&ls->ast_mu);
         if (stop)
             break;
+        if (atomic_load(&ls->busy)) {
+            /* A caller is driving the transport (and queueing what it finds): only run the
+             * callbacks, so a synchronous wait never waits for its own process's BAST, and
+             * never compete for the mutex or the CPU with the caller's fast path. */
+            struct pollfd p = {ls->ast_fd, POLLIN, 0};
+            poll(&p, 1, 1);
+            run_list(take_queue(ls));
+            continue;
+        }
         if (run_asts(ls) == 0)
             epoll_wait(ls->ep_fd, ev, 2, 50);
     }
@@ -146,7 +176,9 @@ int rdlm_ls_start_dispatch(rdlm_ls *ls)
         pthread_mutex_unlock(&ls->mu);
         return RDLM_E_EXISTS;
     }
+    pthread_mutex_lock(&ls->ast_mu);
     ls->stop_dispatch = false;
+    pthread_mutex_unlock(&ls->ast_mu);
     rc = pthread_create(&ls->dispatcher, NULL, dispatch_main, ls);
     ls->dispatching = rc == 0;
     pthread_mutex_unlock(&ls->mu);
@@ -162,7 +194,9 @@ int rdlm_ls_stop_dispatch(rdlm_ls *ls)
         pthread_mutex_unlock(&ls->mu);
         return RDLM_OK;
     }
+    pthread_mutex_lock(&ls->ast_mu);
     ls->stop_dispatch = true;
+    pthread_mutex_unlock(&ls->ast_mu);
     pthread_mutex_unlock(&ls->mu);
     if (!pthread_equal(pthread_self(), ls->dispatcher))
         pthread_join(ls->dispatcher, NULL);

@@ -20,6 +20,7 @@
 #define RDLM_LIB_CLIENT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -109,11 +110,15 @@ struct rdlm_ls {
     struct cconn **conns; /* [node index * max_shards + shard] */
     struct cres **res_buckets;
     uint32_t res_nbuckets, nres;
-    struct u64map locks; /* lkid -> struct clock * */
+    struct u64map locks;    /* lkid -> struct clock * */
+    pthread_mutex_t ast_mu; /* guards the callback queue (so the dispatch thread can
+                               take it while a caller holds mu) */
     struct ast_item *ast_head, *ast_tail;
-    int ast_fd;  /* eventfd: callbacks pending */
-    int wake_fd; /* eventfd: a synchronous completion arrived */
-    int ep_fd;   /* epoll over the transport fd and ast_fd (rdlm_ls_fd) */
+    _Atomic int busy; /* threads inside a lock/unlock call: they drive the
+                         transport, the dispatch thread only runs callbacks */
+    int ast_fd;       /* eventfd: callbacks pending */
+    int wake_fd;      /* eventfd: a synchronous completion arrived */
+    int ep_fd;        /* epoll over the transport fd and ast_fd (rdlm_ls_fd) */
     pthread_t dispatcher;
     bool dispatching;
     bool stop_dispatch;

@@ -314,10 +314,13 @@ int rdlm_lock(rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_t flags, con
 
     if (st)
         return st;
+    atomic_fetch_add(&ls->busy, 1);
     pthread_mutex_lock(&ls->mu);
     st = ls->broken ? RDLM_E_NOTCONN
                     : do_lock(ls, mode, lksb, flags, name, namelen, ast, astarg, bast, ext);
+    progress(ls, 0); /* what arrived meanwhile (a CONTENDED must not wait) */
     pthread_mutex_unlock(&ls->mu);
+    atomic_fetch_sub(&ls->busy, 1);
     return st;
 }
 
@@ -361,9 +364,12 @@ int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lk
 
     if (!ls || (flags & ~UNLOCK_FLAGS))
         return RDLM_E_INVAL;
+    atomic_fetch_add(&ls->busy, 1);
     pthread_mutex_lock(&ls->mu);
     st = ls->broken ? RDLM_E_NOTCONN : do_unlock(ls, lkid, flags, lksb, astarg);
+    progress(ls, 0);
     pthread_mutex_unlock(&ls->mu);
+    atomic_fetch_sub(&ls->busy, 1);
     return st;
 }
 

@@ -170,6 +170,7 @@ static void free_handle(struct rdlm_ls *ls)
     free(ls->members);
     rdlm_config_free(&ls->cfg);
     pthread_mutex_destroy(&ls->mu);
+    pthread_mutex_destroy(&ls->ast_mu);
     free(ls);
 }
 
@@ -186,6 +187,7 @@ static int open_handle(const char *name, uint32_t flags, rdlm_ls **out)
     if (!ls)
         return RDLM_E_NOMEM;
     pthread_mutex_init(&ls->mu, NULL);
+    pthread_mutex_init(&ls->ast_mu, NULL);
     ls->ast_fd = ls->wake_fd = ls->ep_fd = -1;
     strcpy(ls->name, name);
     ls->id = rdlm_ls_seed(name);

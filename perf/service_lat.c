@@ -61,7 +61,7 @@ static int measure(int fast, int iters, int nres, struct lat *out)
     char name[64];
     rdlm_ls *ls;
 
-    if (!t || rdlm_ls_open("bench", 0, &ls) != RDLM_OK) {
+    if (!t || rdlm_ls_open("bench", getenv("LAT_FD") ? RDLM_LS_FD_DISPATCH : 0, &ls) != RDLM_OK) {
         free(t);
         return -1;
     }
