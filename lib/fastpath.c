@@ -122,9 +122,9 @@ static void complete_locally(struct rdlm_ls *ls, struct clock *l, uint8_t op, ui
             c.sbflags |= RDLM_SBF_VALNOTVALID;
     }
     lock_complete(ls, l, &c);
-    if (io == IO_WRITE_ALL) { /* we published it: we know its sequence */
+    if (io == IO_WRITE_ALL) { /* we published it: we know its sequence while writers wait */
         l->lvbseq++;
-        l->lvbseq_known = true;
+        l->lvbseq_known = mode >= RDLM_MODE_CW;
     } else if (io == IO_WRITE_STATUS) {
         l->lvbseq_known = false;
     }

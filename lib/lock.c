@@ -75,6 +75,11 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
         } else if (c->status == RDLM_OK && (l->flags & RDLM_LKF_VALBLK)) {
             l->lvbseq_known = false;
         }
+        /* The sequence stays known only while the lock keeps every writer out (CW and up are
+         * incompatible with PW/EX): at NL/CR, or demoted to NL meanwhile, a PW/EX holder may
+         * publish, and a later fast-path write must not reuse the old sequence. */
+        if (c->mode < RDLM_MODE_CW || (c->sbflags & RDLM_SBF_DEMOTED))
+            l->lvbseq_known = false;
         gone = c->mode == RDLM_MODE_IV && !l->unlocking;
     } else {
         l->pending = false;
