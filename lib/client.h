@@ -108,6 +108,7 @@ struct rdlm_ls {
     rt_mr *scratch_mr; /* local buffer for one-sided READ/WRITE */
     uint8_t *scratch;
     struct cconn **conns; /* [node index * max_shards + shard] */
+    bool *conn_opening;   /* same index: a thread is in conn_open (the mutex released) */
     struct cres **res_buckets;
     uint32_t res_nbuckets, nres;
     struct u64map locks;    /* lkid -> struct clock * */

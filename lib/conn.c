@@ -95,6 +95,8 @@ fail:
     return NULL;
 }
 
+static void sleep_on_fds(struct rdlm_ls *ls, int ms);
+
 struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
 {
     int i = member_index(ls, node);
@@ -103,8 +105,18 @@ struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
     if (i < 0 || shard >= ls->max_shards)
         return NULL;
     idx = (size_t)i * ls->max_shards + shard;
-    if (!ls->conns[idx])
+    /* One connection per (node, shard): conn_open releases the mutex while it waits for the
+     * master's answer, so another thread may get here meanwhile. It waits for that connection
+     * rather than open a second one: the master would then count some of our fast-path locks
+     * on one connection and ask the other for the hold report (docs/protocol.md section 4). */
+    while (ls->conn_opening[idx])
+        if (progress(ls, 0) == 0)
+            sleep_on_fds(ls, 1);
+    if (!ls->conns[idx]) {
+        ls->conn_opening[idx] = true;
         ls->conns[idx] = conn_open(ls, node, shard);
+        ls->conn_opening[idx] = false;
+    }
     if (ls->conns[idx] && ls->conns[idx]->failed)
         return NULL;
     return ls->conns[idx];

@@ -167,6 +167,7 @@ static void free_handle(struct rdlm_ls *ls)
     free(ls->scratch);
     free(ls->res_buckets);
     free(ls->conns);
+    free(ls->conn_opening);
     free(ls->members);
     rdlm_config_free(&ls->cfg);
     pthread_mutex_destroy(&ls->mu);
@@ -200,9 +201,10 @@ static int open_handle(const char *name, uint32_t flags, rdlm_ls **out)
         st = open_transport(ls);
     if (st == RDLM_OK) {
         ls->conns = calloc(ls->nmembers * ls->max_shards, sizeof(*ls->conns));
+        ls->conn_opening = calloc(ls->nmembers * ls->max_shards, sizeof(*ls->conn_opening));
         ls->res_nbuckets = 1024;
         ls->res_buckets = calloc(ls->res_nbuckets, sizeof(*ls->res_buckets));
-        if (!ls->conns || !ls->res_buckets || ast_init(ls) < 0)
+        if (!ls->conns || !ls->conn_opening || !ls->res_buckets || ast_init(ls) < 0)
             st = RDLM_E_NOMEM;
     }
     if (st == RDLM_OK && !(flags & RDLM_LS_FD_DISPATCH))
