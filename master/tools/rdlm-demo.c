@@ -130,7 +130,35 @@ static double percentile(const uint64_t *hist, uint64_t total, double p)
     return 0;
 }
 
+/* The counter, read in a child process: the parent never opens the lockspace itself, so its
+ * children start with no RDMA state inherited through fork (libibverbs forbids using
+ * registrations across fork). */
+static uint64_t read_counter_here(void);
+
 static uint64_t read_counter(void)
+{
+    int pfd[2];
+    uint64_t v = 0;
+    pid_t pid;
+
+    if (pipe(pfd) < 0)
+        return 0;
+    pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        v = read_counter_here();
+        exit(write(pfd[1], &v, sizeof(v)) == (ssize_t)sizeof(v) ? 0 : 1);
+    }
+    close(pfd[1]);
+    if (pid < 0 || read(pfd[0], &v, sizeof(v)) != (ssize_t)sizeof(v))
+        v = 0;
+    close(pfd[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return v;
+}
+
+static uint64_t read_counter_here(void)
 {
     uint8_t lvb[RDLM_LVB_LEN] = {0};
     struct rdlm_lksb sb = {.lvb = lvb};
