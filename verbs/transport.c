@@ -28,6 +28,8 @@ void rt_config_init(struct rt_config *cfg)
     cfg->max_onesided = 64;
     cfg->send_queue = 4096;
     cfg->spin_us = 100;
+    if (getenv("RDLM_SPIN_US")) /* busy-poll budget before sleeping; tuning knob */
+        cfg->spin_us = (uint32_t)strtoul(getenv("RDLM_SPIN_US"), NULL, 10);
     cfg->rdma_timeout = 14;
     cfg->rdma_retry = 3;
 }
