@@ -11,6 +11,7 @@
  * atexit handler for the abort paths).
  */
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -370,6 +371,97 @@ static void api_close_releases_and_orphans(void **state)
     rdlm_ls_close(b);
 }
 
+/* ---- regressions ---- */
+
+/* A lock that went down to NL (where a PW/EX holder may publish) and back up to EX without
+ * VALBLK no longer knows the LVB's sequence: its VALBLK unlock must count the other writer. */
+static void api_lvbseq_after_nl(void **state)
+{
+    rdlm_ls *ls = open_ls(0);
+    uint8_t va[RDLM_LVB_LEN] = {0}, vb[RDLM_LVB_LEN] = {0};
+    struct rdlm_lksb a = {.lvb = va}, b = {.lvb = vb};
+
+    (void)state;
+    /* first use (two-sided, caches the slot) and a first write */
+    assert_int_equal(lock_sync(ls, RDLM_MODE_EX, &a, RDLM_LKF_VALBLK, "seq"), RDLM_OK);
+    va[0] = 1;
+    assert_int_equal(rdlm_unlock(ls, a.lkid, RDLM_LKF_VALBLK | RDLM_LKF_WAIT, &a, NULL),
+                     RDLM_E_UNLOCKED);
+    memset(&a, 0, sizeof(a));
+    a.lvb = va;
+    assert_int_equal(lock_sync(ls, RDLM_MODE_PR, &a, RDLM_LKF_VALBLK, "seq"), RDLM_OK);
+    uint64_t seq0 = a.lvbseq;
+    assert_int_equal(lock_sync(ls, RDLM_MODE_NL, &a, RDLM_LKF_CONVERT, NULL), RDLM_OK);
+    assert_int_equal(lock_sync(ls, RDLM_MODE_EX, &b, RDLM_LKF_VALBLK, "seq"), RDLM_OK);
+    vb[0] = 2;
+    assert_int_equal(rdlm_unlock(ls, b.lkid, RDLM_LKF_VALBLK | RDLM_LKF_WAIT, &b, NULL),
+                     RDLM_E_UNLOCKED);
+    assert_int_equal(lock_sync(ls, RDLM_MODE_EX, &a, RDLM_LKF_CONVERT, NULL), RDLM_OK);
+    va[0] = 3;
+    assert_int_equal(rdlm_unlock(ls, a.lkid, RDLM_LKF_VALBLK | RDLM_LKF_WAIT, &a, NULL),
+                     RDLM_E_UNLOCKED);
+    memset(&b, 0, sizeof(b));
+    b.lvb = vb;
+    assert_int_equal(lock_sync(ls, RDLM_MODE_PR, &b, RDLM_LKF_VALBLK, "seq"), RDLM_OK);
+    assert_int_equal(vb[0], 3);
+    assert_int_equal(b.lvbseq, seq0 + 2);
+    assert_int_equal(rdlm_unlock(ls, b.lkid, RDLM_LKF_WAIT, &b, NULL), RDLM_E_UNLOCKED);
+    rdlm_ls_close(ls);
+}
+
+struct first_use {
+    rdlm_ls *ls;
+    pthread_barrier_t *bar;
+    struct rdlm_lksb sb;
+    char name[32];
+    int rc;
+};
+
+static void *first_use_thread(void *arg)
+{
+    struct first_use *f = arg;
+
+    pthread_barrier_wait(f->bar);
+    f->rc = lock_sync(f->ls, RDLM_MODE_PR, &f->sb, 0, f->name);
+    return NULL;
+}
+
+/* Two threads of a new handle use a master for the first time at once: one connection, so
+ * the hold report at the next transition lists both locks and EX is not granted over them. */
+static void api_first_use_two_threads(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 40; k++) {
+        rdlm_ls *ls = open_ls(0), *other = open_ls(0);
+        pthread_barrier_t bar;
+        struct first_use f[2];
+        pthread_t t[2];
+        struct rdlm_lksb x = {0};
+        struct rdlm_lock_ext ext = {.timeout_cs = 5};
+
+        pthread_barrier_init(&bar, NULL, 2);
+        for (int i = 0; i < 2; i++) {
+            f[i] = (struct first_use){.ls = ls, .bar = &bar};
+            snprintf(f[i].name, sizeof(f[i].name), "first-use-%d", k);
+            pthread_create(&t[i], NULL, first_use_thread, &f[i]);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            assert_int_equal(f[i].rc, RDLM_OK);
+        }
+        pthread_barrier_destroy(&bar);
+        /* must queue (turns the resource SLOW: hold reports), then times out */
+        assert_int_equal(rdlm_lock(other, RDLM_MODE_EX, &x, RDLM_LKF_WAIT | RDLM_LKF_TIMEOUT,
+                                   f[0].name, (unsigned)strlen(f[0].name), NULL, NULL, NULL, &ext),
+                         RDLM_E_TIMEDOUT);
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(lock_sync(ls, RDLM_MODE_NL, &f[i].sb, RDLM_LKF_CONVERT, NULL),
+                             RDLM_OK);
+        rdlm_ls_close(ls);
+        rdlm_ls_close(other);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +474,8 @@ int main(void)
         cmocka_unit_test(api_fd_dispatch),
         cmocka_unit_test(api_queries),
         cmocka_unit_test(api_close_releases_and_orphans),
+        cmocka_unit_test(api_lvbseq_after_nl),
+        cmocka_unit_test(api_first_use_two_threads),
     };
 
     return cmocka_run_group_tests_name("librdlm-api", tests, start_cluster, stop_cluster_group);
