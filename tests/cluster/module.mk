@@ -41,4 +41,12 @@ $(CLUSTER_DIR)/test_cluster: tests/cluster/run_cluster_test.sh $(CLUSTER_DIR)/wo
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexec "%s/tests/cluster/run_cluster_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	@chmod +x $@
+
+# The same suite on rxe (soft-roce/: `make test-softroce`): rdma transport, 3 clients per
+# scenario (the TCG guest is slow), the negative scenario left out (its garbage is raw TCP).
+PROGRAMS += $(CLUSTER_DIR)/test_cluster_rdma
+SOFTROCE_SUITES += $(CLUSTER_DIR)/test_cluster_rdma
+$(CLUSTER_DIR)/test_cluster_rdma: $(CLUSTER_DIR)/test_cluster
+	@printf '#!/bin/sh\nRDLM_CLUSTER_TRANSPORT=rdma RDLM_CLUSTER_PROCS=3 RDLM_CLUSTER_ONLY="fast|nofast" exec "%s/tests/cluster/run_cluster_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
 endif

@@ -12,7 +12,8 @@
 #
 # Environment: RDLM_CLUSTER_SEED (default: time; printed for replay), RDLM_CLUSTER_PROCS (K,
 # default 6), RDLM_CLUSTER_MS (duration of a scenario's random phase, default 2000),
-# RDLM_CLUSTER_ONLY (a regex of scenario names to run), RDLM_CLUSTER_KEEP=1 (keep the logs).
+# RDLM_CLUSTER_ONLY (a regex of scenario names to run), RDLM_CLUSTER_KEEP=1 (keep the logs),
+# RDLM_CLUSTER_TRANSPORT (tcp, the default, or rdma: the Soft-RoCE suite runs it on rxe0).
 # Logs of failed scenarios are kept under BUILD_DIR/tests/cluster/failed/.
 # Prints one line per scenario and "N passed, N failed".
 set -u
@@ -24,6 +25,7 @@ seed=${RDLM_CLUSTER_SEED:-$(date +%s)}
 K=${RDLM_CLUSTER_PROCS:-6}
 dur=${RDLM_CLUSTER_MS:-2000}
 only=${RDLM_CLUSTER_ONLY:-.}
+transport=${RDLM_CLUSTER_TRANSPORT:-tcp}
 faildir=$build/tests/cluster/failed
 
 for b in "$ctl" "$wl" "$chk"; do
@@ -315,7 +317,7 @@ negative() {
 }
 
 echo "cluster: seed $seed (RDLM_CLUSTER_SEED=$seed to replay), $K clients per scenario, ${dur} ms each"
-if ! up=$(timeout 30 "$ctl" up 3 --transport tcp --dir "$cdir" 2>&1); then
+if ! up=$(timeout 30 "$ctl" up 3 --transport "$transport" --dir "$cdir" 2>&1); then
     echo "$up" | sed 's/^/      | /'
     echo "FAIL cluster-up"
     echo "cluster: 0 passed, 1 failed"
