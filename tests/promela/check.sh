@@ -8,8 +8,8 @@
 #   expect fail   a mutant, a protocol variant or a coverage probe in which spin must find the
 #                 violation given by the pattern (otherwise the passing checks could be vacuous)
 #
-# RDLM_PROMELA_LONG=1 adds the large configurations (3 clients x 2 operations: ~30M states,
-# ~2 GB, ~2 minutes).
+# RDLM_PROMELA_LONG=1 adds the large configurations (3 clients x 2 operations: ~38M states,
+# ~3 GB, a few minutes).
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 model=$here/rdlm.pml
@@ -53,7 +53,7 @@ run_check() {
     local t0=$EPOCHREALTIME
     # shellcheck disable=SC2086
     if ! (cd "$dir" && spin $sflags -a model.pml >"$out" 2>&1 &&
-        gcc -O0 -w -DMEMLIM=3072 $cflags -o pan pan.c >>"$out" 2>&1); then
+        gcc -O0 -w -DMEMLIM=4096 $cflags -o pan pan.c >>"$out" 2>&1); then
         echo "FAIL $name: spin/gcc could not build the verifier (spin $sflags)"
         sed 's/^/    | /' "$out" | tail -n 20
         echo 0 >"$dir/verdict"
