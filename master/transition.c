@@ -214,6 +214,16 @@ static void finish(struct shard *s, struct mres *r)
 void transition_client_gone(struct shard *s, struct mres *r, uint32_t client)
 {
     struct parked **pp = &r->parked_head;
+    uint32_t kept = 0;
+
+    /* Its hold report is void: installed, its locks would belong to a dead owner (and its id
+     * may be reused). Left out, they are part of the surplus that finish() releases. */
+    for (uint32_t i = 0; i < r->nholds; i++)
+        if (r->hold_client[i] != client) {
+            r->holds[kept] = r->holds[i];
+            r->hold_client[kept++] = r->hold_client[i];
+        }
+    r->nholds = kept;
 
     while (*pp) { /* its parked messages die with it */
         struct parked *p = *pp;
