@@ -12,15 +12,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
+#include "common/mix.h"
+
+#define mix64 rdlm_mix64
 
 static inline uint64_t pair_seed(uint64_t base, uint32_t node, uint32_t shard)
 {

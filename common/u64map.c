@@ -2,15 +2,13 @@
  * common/u64map.c - open-addressing (linear probing) hash map, see u64map.h.
  */
 #include "common/u64map.h"
+#include "common/mix.h"
 
 #include <stdlib.h>
 
 static size_t slot_of(const struct u64map *m, uint64_t key)
 {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return (size_t)key & (m->cap - 1);
+    return (size_t)rdlm_mix64(key) & (m->cap - 1);
 }
 
 void u64map_init(struct u64map *m)

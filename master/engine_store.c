@@ -4,6 +4,7 @@
  * engine's create/destroy. No lock-model rule lives here.
  */
 #include "master/engine_internal.h"
+#include "common/mix.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,15 +13,7 @@
 
 #define INITIAL_BUCKETS 64u
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+#define mix64 rdlm_mix64
 
 static uint32_t res_hash(const struct eng_res *parent, const void *name, uint16_t namelen)
 {
