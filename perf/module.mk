@@ -20,4 +20,14 @@ bench-service: $(BUILD)/perf/service_lat $(BUILD)/master/rdlmd $(BUILD)/master/r
 	@$(BUILD)/master/rdlmctl up 3 --dir $(BENCH_DIR) >/dev/null
 	@RDLM_CONFIG=$(BENCH_DIR)/cluster.ini $(BUILD)/perf/service_lat -n 5000 --json perf/results/service_lat.json; \
 	 rc=$$?; $(BUILD)/master/rdlmctl down --dir $(BENCH_DIR) >/dev/null; exit $$rc
-bench: bench-service
+bench: bench-service bench-compare
+
+# The ratios of issue 8 from one run (perf/run-bench; BENCH_MODE=short|full).
+BENCH_MODE ?= short
+.PHONY: bench-compare
+bench-compare: $(BUILD)/perf/service_lat $(BUILD)/perf/hot_lock $(BUILD)/perf/redis_lat \
+               $(BUILD)/verbs/rdlm-pingpong $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl
+	@perf/run-bench $(BUILD) $(BENCH_MODE)
+
+$(eval $(call c_program,perf/redis_lat,perf/redis_lat.c,,,BENCHES))
+$(eval $(call c_program,perf/hot_lock,perf/hot_lock.c,$(RDLM_CLIENT_LIBS),$(RDLM_CLIENT_LDLIBS),BENCHES))
