@@ -313,6 +313,15 @@ static int exited(struct lc_daemon *d, char *why, size_t len)
     return 1;
 }
 
+/* Every shard port of node i accepts (shard 0 alone can listen before the others do). */
+static int all_accept(const struct up *u, unsigned i)
+{
+    for (unsigned s = 0; s < u->o->shards; s++)
+        if (!accepts(u->addr, node_port(u, i) + s))
+            return 0;
+    return 1;
+}
+
 /* 0 when every node is ready; else the failed node (reported). */
 static unsigned wait_ready(struct up *u)
 {
@@ -328,7 +337,7 @@ static unsigned wait_ready(struct up *u)
                 fprintf(stderr, "rdlmctl: node %u failed to start (%s)\n", i, why);
                 return i;
             }
-            ready[i] = log_says_ready(u, i) || (tcp && accepts(u->addr, node_port(u, i)));
+            ready[i] = log_says_ready(u, i) || (tcp && all_accept(u, i));
             left -= ready[i] != 0;
         }
         if (left > 0 && waited >= LC_UP_TIMEOUT) {
