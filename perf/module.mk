@@ -31,3 +31,10 @@ bench-compare: $(BUILD)/perf/service_lat $(BUILD)/perf/hot_lock $(BUILD)/perf/re
 
 $(eval $(call c_program,perf/redis_lat,perf/redis_lat.c,,,BENCHES))
 $(eval $(call c_program,perf/hot_lock,perf/hot_lock.c,$(RDLM_CLIENT_LIBS),$(RDLM_CLIENT_LDLIBS),BENCHES))
+
+# The same on an RDMA device: rxe0 in the Soft-RoCE guest where the host has none (inside the
+# TCG guest only the busy-polled fast path gives meaningful figures; docs/performance.md).
+.PHONY: bench-softroce
+bench-softroce: $(BUILD)/perf/service_lat $(BUILD)/perf/hot_lock $(BUILD)/verbs/rdlm-pingpong \
+                $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl
+	@soft-roce/run -- perf/run-bench $(BUILD) $(BENCH_MODE) rdma
