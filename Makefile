@@ -11,6 +11,8 @@
 #   make run        install dependencies and run the main demo
 #   make bench      run the benchmarks in perf/
 #   make format     clang-format every C source
+#   make install    install libraries, headers, pkg-config files, man pages and programs
+#                   (PREFIX=/usr/local, DESTDIR honoured)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -72,9 +74,16 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS_COMMON) $(CXXFLAGS_COMMON) $(DEPFLAGS) -c -o $@ $<
 
+# Installation lists: a module.mk adds what `make install` copies (see install below).
+INSTALL_LIBS :=  # static libraries (besides librdlm.a, which install builds)
+INSTALL_PC :=    # pkg-config templates (name.pc.in -> name.pc, @VARS@ substituted)
+INSTALL_MANS :=  # man pages (name.3 -> man3/, name.3tc -> man3/)
+INSTALL_SBIN :=
+INSTALL_BIN :=
+
 include $(sort $(wildcard */module.mk */*/module.mk))
 
-.PHONY: all deps check test test-san run bench format clean
+.PHONY: all deps check test test-san run bench format clean install
 all: $(LIBRARIES) $(PROGRAMS) $(TESTS) $(BENCHES)
 
 deps:
@@ -114,6 +123,49 @@ run: deps
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+# make install [PREFIX=/usr/local] [DESTDIR=] : libraries, headers, pkg-config files (rdlm,
+# and one per front end), man pages, rdlmd and rdlmctl (sbin, as master/rdlmd.service expects),
+# rdlm-demo. librdlm.a is installed as one archive holding the client library and everything it
+# needs from common/, master/ (the engine's checks) and verbs/; `pkg-config --libs rdlm` adds
+# the system libraries. Only static libraries are built (docs/operations.md section 7).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+RDLM_VERSION := 0.1.0
+INSTALL_PC += lib/rdlm.pc.in
+INSTALL_SBIN += $(BUILD)/master/rdlmd $(BUILD)/master/rdlmctl
+INSTALL_BIN += $(BUILD)/master/rdlm-demo
+
+$(BUILD)/dist/librdlm.a: $(RDLM_CLIENT_LIBS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	{ echo "CREATE $@"; for l in $^; do echo "ADDLIB $$l"; done; echo SAVE; echo END; } | $(AR) -M
+	$(AR) s $@
+
+install: $(BUILD)/dist/librdlm.a $(INSTALL_LIBS) $(INSTALL_SBIN) $(INSTALL_BIN)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/rdlm \
+		$(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 $(BUILD)/dist/librdlm.a $(INSTALL_LIBS) $(DESTDIR)$(LIBDIR)/
+	install -m 644 include/rdlm.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/rdlm/*.h $(DESTDIR)$(INCLUDEDIR)/rdlm/
+	@for pc in $(INSTALL_PC); do \
+		out=$(DESTDIR)$(PKGCONFIGDIR)/$$(basename $$pc .in); echo "  PC $$out"; \
+		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+		    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(RDLM_VERSION)|g' \
+		    -e 's|@CLIENT_LDLIBS@|$(RDLM_CLIENT_LDLIBS)|g' $$pc >$$out || exit 1; \
+	done
+	@for m in $(INSTALL_MANS); do \
+		sec=$${m##*.}; sec=$${sec:0:1}; echo "  MAN $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m)"; \
+		install -D -m 644 $$m $(DESTDIR)$(MANDIR)/man$$sec/$$(basename $$m) || exit 1; \
+	done
+	install -m 755 $(INSTALL_SBIN) $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
 
 clean:
 	rm -rf build build-san

@@ -264,6 +264,7 @@ static const struct num_key cluster_nums[] = {
     {"deadlock_wait_ms", 1, 3600000, offsetof(struct rdlm_cluster_config, deadlock_wait_ms)},
     {"heartbeat_ms", 1, 60000, offsetof(struct rdlm_cluster_config, heartbeat_ms)},
     {"toss_secs", 0, 86400, offsetof(struct rdlm_cluster_config, toss_secs)},
+    {"node_timeout_ms", 2, 600000, offsetof(struct rdlm_cluster_config, node_timeout_ms)},
 };
 
 static void cluster_key(struct parser *p, const char *key, const char *value)
@@ -280,6 +281,16 @@ static void cluster_key(struct parser *p, const char *key, const char *value)
             fail(p, p->line, "bad transport '%s' (expected tcp, rdma or auto)", value);
         else
             snprintf(p->cfg->transport, sizeof(p->cfg->transport), "%s", value);
+        return;
+    }
+    if (strcmp(key, "fence_command") == 0) {
+        if (mark_seen(p, 7, key) < 0)
+            return;
+        if (!*value || strlen(value) >= sizeof(p->cfg->fence_command))
+            fail(p, p->line, "bad fence_command (1..%zu characters)",
+                 sizeof(p->cfg->fence_command) - 1);
+        else
+            snprintf(p->cfg->fence_command, sizeof(p->cfg->fence_command), "%s", value);
         return;
     }
     for (unsigned i = 0; i < sizeof(cluster_nums) / sizeof(cluster_nums[0]); i++) {
@@ -440,6 +451,7 @@ static void set_defaults(struct rdlm_cluster_config *cfg)
     cfg->deadlock_wait_ms = 1000;
     cfg->heartbeat_ms = 200;
     cfg->toss_secs = 10;
+    cfg->node_timeout_ms = 2000;
 }
 
 static void run_parser(struct parser *p)

@@ -8,6 +8,9 @@
  *   deadlock_wait_ms = 1000      default 1000
  *   heartbeat_ms = 200           default 200
  *   toss_secs = 10               default 10
+ *   node_timeout_ms = 2000       a daemon silent this long is lost (default 2000)
+ *   fence_command = CMD %n       optional: run (sh -c) with %n = a lost node's id before its
+ *                                resources are rebuilt; recovery waits for its exit status 0
  *   [node 1]                     node id 1..4095, at least one node
  *   address = 127.0.0.1          numeric IPv4 or IPv6 address (required)
  *   port = 7401                  shard i listens on port + i (required)
@@ -44,6 +47,8 @@ struct rdlm_cluster_config {
     uint32_t deadlock_wait_ms;
     uint32_t heartbeat_ms;
     uint32_t toss_secs;
+    uint32_t node_timeout_ms; /* silent this long: lost; half of it: not counted for quorum */
+    char fence_command[256];  /* "" = none */
     size_t nnodes;
     struct rdlm_node_config *nodes; /* sorted by id */
 };

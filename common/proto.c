@@ -119,7 +119,7 @@ int proto_hello_unpack(const void *buf, size_t len, struct proto_hello *h)
     h->node = r_u16(&r);
     h->pid = r_u32(&r);
     h->incarnation = r_u32(&r);
-    if (h->role < ROLE_CLIENT || h->role > ROLE_CTL)
+    if (h->role < ROLE_CLIENT || h->role > ROLE_PEER)
         return -1;
     return r.bad ? -1 : 0;
 }
@@ -151,6 +151,8 @@ static void enc_shard_info(struct wbuf *w, const struct proto_msg *m)
     w_u16(w, s->node);
     w_u16(w, s->shard);
     w_u32(w, s->epoch);
+    w_u64(w, s->view_mask);
+    w_u64(w, s->masters_mask);
     w_u64(w, s->words_addr);
     w_u64(w, s->lvbs_addr);
     w_u32(w, s->words_rkey);
@@ -167,6 +169,8 @@ static void dec_shard_info(struct rbuf *r, struct proto_msg *m)
     s->node = r_u16(r);
     s->shard = r_u16(r);
     s->epoch = r_u32(r);
+    s->view_mask = r_u64(r);
+    s->masters_mask = r_u64(r);
     s->words_addr = r_u64(r);
     s->lvbs_addr = r_u64(r);
     s->words_rkey = r_u32(r);
@@ -180,6 +184,7 @@ static void dec_shard_info(struct rbuf *r, struct proto_msg *m)
 
 static void enc_ls_open(struct wbuf *w, const struct proto_msg *m)
 {
+    w_u8(w, m->u.ls_open.flags);
     w_u16(w, m->u.ls_open.namelen);
     w_bytes(w, m->u.ls_open.name, m->u.ls_open.namelen);
 }
@@ -188,6 +193,9 @@ static void dec_ls_open(struct rbuf *r, struct proto_msg *m)
 {
     struct msg_ls_open *o = &m->u.ls_open;
 
+    o->flags = r_u8(r);
+    if (o->flags & ~LSO_HOME)
+        r->bad = true;
     o->namelen = r_u16(r);
     if (o->namelen == 0 || o->namelen > RDLM_LOCKSPACE_MAXLEN) {
         r->bad = true;
@@ -399,6 +407,7 @@ static void dec_hold_report(struct rbuf *r, struct proto_msg *m)
         h->holds[i].flags = r_u32(r);
         h->holds[i].mode = r_mode(r, false);
         h->holds[i].has_bast = r_u8(r);
+        h->holds[i].group = h->holds[i].xid = 0;
     }
 }
 
@@ -450,6 +459,11 @@ static void enc_heartbeat(struct wbuf *w, const struct proto_msg *m)
 {
     w_u16(w, m->u.heartbeat.node);
     w_u32(w, m->u.heartbeat.epoch);
+    w_u64(w, m->u.heartbeat.view_mask);
+    w_u64(w, m->u.heartbeat.masters_mask);
+    w_u32(w, m->u.heartbeat.incarnation);
+    w_u32(w, m->u.heartbeat.done_epoch);
+    w_u32(w, m->u.heartbeat.fenced_epoch);
     w_u64(w, m->u.heartbeat.time_ns);
 }
 
@@ -457,7 +471,269 @@ static void dec_heartbeat(struct rbuf *r, struct proto_msg *m)
 {
     m->u.heartbeat.node = r_u16(r);
     m->u.heartbeat.epoch = r_u32(r);
+    m->u.heartbeat.view_mask = r_u64(r);
+    m->u.heartbeat.masters_mask = r_u64(r);
+    m->u.heartbeat.incarnation = r_u32(r);
+    m->u.heartbeat.done_epoch = r_u32(r);
+    m->u.heartbeat.fenced_epoch = r_u32(r);
     m->u.heartbeat.time_ns = r_u64(r);
+}
+
+static void enc_recover(struct wbuf *w, const struct proto_msg *m)
+{
+    w_u32(w, m->u.recover.epoch);
+    w_u64(w, m->u.recover.view_mask);
+    w_u64(w, m->u.recover.masters_mask);
+}
+
+static void dec_recover(struct rbuf *r, struct proto_msg *m)
+{
+    m->u.recover.epoch = r_u32(r);
+    m->u.recover.view_mask = r_u64(r);
+    m->u.recover.masters_mask = r_u64(r);
+    if (m->u.recover.masters_mask & ~m->u.recover.view_mask)
+        r->bad = true;
+}
+
+static void enc_recover_locks(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_recover_locks *k = &m->u.recover_locks;
+
+    w_u32(w, k->epoch);
+    w_name(w, &k->name);
+    w_u16(w, k->n);
+    for (unsigned i = 0; i < k->n && i < PROTO_MAX_RECLOCKS; i++) {
+        const struct msg_reclock *l = &k->locks[i];
+        w_u64(w, l->lkid);
+        w_u64(w, l->hint);
+        w_u64(w, l->group);
+        w_u64(w, l->xid);
+        w_u64(w, l->lvbseq);
+        w_u32(w, l->flags);
+        w_u8(w, l->mode);
+        w_u8(w, l->has_bast);
+        w_u8(w, l->has_lvb);
+        w_bytes(w, l->lvb, RDLM_LVB_LEN);
+    }
+}
+
+static void dec_recover_locks(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_recover_locks *k = &m->u.recover_locks;
+
+    k->epoch = r_u32(r);
+    r_name(r, &k->name, false);
+    k->n = r_u16(r);
+    if (k->n > PROTO_MAX_RECLOCKS) {
+        r->bad = true;
+        return;
+    }
+    for (unsigned i = 0; i < k->n && !r->bad; i++) {
+        struct msg_reclock *l = &k->locks[i];
+        l->lkid = r_u64(r);
+        l->hint = r_u64(r);
+        l->group = r_u64(r);
+        l->xid = r_u64(r);
+        l->lvbseq = r_u64(r);
+        l->flags = r_u32(r);
+        l->mode = r_mode(r, false);
+        l->has_bast = r_u8(r);
+        l->has_lvb = r_u8(r);
+        r_bytes(r, l->lvb, RDLM_LVB_LEN);
+        if (l->lkid == 0 || l->has_bast > 1 || l->has_lvb > 1)
+            r->bad = true;
+    }
+}
+
+/* ---- deadlock search ---- */
+
+static void w_dl_owner(struct wbuf *w, const struct msg_dl_owner *o)
+{
+    w_u8(w, o->kind);
+    w_u16(w, o->node);
+    w_u32(w, o->pid);
+    w_u64(w, o->id);
+}
+
+static void r_dl_owner(struct rbuf *r, struct msg_dl_owner *o)
+{
+    o->kind = r_u8(r);
+    o->node = r_u16(r);
+    o->pid = r_u32(r);
+    o->id = r_u64(r);
+    if (o->kind < DLO_PROCESS || o->kind > DLO_LOCK)
+        r->bad = true;
+}
+
+/* A count of n entries, at most max. */
+static uint16_t r_count(struct rbuf *r, unsigned max)
+{
+    uint16_t n = r_u16(r);
+
+    if (n > max)
+        r->bad = true;
+    return r->bad ? 0 : n;
+}
+
+static void enc_dl_query(struct wbuf *w, const struct proto_msg *m)
+{
+    w_u16(w, m->u.dl_query.node);
+    w_u16(w, m->u.dl_query.shard);
+}
+
+static void dec_dl_query(struct rbuf *r, struct proto_msg *m)
+{
+    m->u.dl_query.node = r_u16(r);
+    m->u.dl_query.shard = r_u16(r);
+}
+
+static void enc_dl_edges(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_dl_edges *d = &m->u.dl_edges;
+
+    w_u8(w, d->last);
+    w_u8(w, d->truncated);
+    w_u16(w, d->n);
+    for (unsigned i = 0; i < d->n && i < PROTO_DL_EDGES; i++) {
+        const struct msg_dl_edge *e = &d->e[i];
+        w_u64(w, e->waiter);
+        w_u64(w, e->wstamp);
+        w_u64(w, e->blocker);
+        w_u64(w, e->bstamp);
+        w_dl_owner(w, &e->wowner);
+        w_dl_owner(w, &e->bowner);
+        w_u8(w, e->flags);
+    }
+}
+
+static void dec_dl_edges(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_dl_edges *d = &m->u.dl_edges;
+
+    d->last = r_u8(r);
+    d->truncated = r_u8(r);
+    d->n = r_count(r, PROTO_DL_EDGES);
+    if (d->last > 1 || d->truncated > 1)
+        r->bad = true;
+    for (unsigned i = 0; i < d->n && !r->bad; i++) {
+        struct msg_dl_edge *e = &d->e[i];
+        e->waiter = r_u64(r);
+        e->wstamp = r_u64(r);
+        e->blocker = r_u64(r);
+        e->bstamp = r_u64(r);
+        r_dl_owner(r, &e->wowner);
+        r_dl_owner(r, &e->bowner);
+        e->flags = r_u8(r);
+        if (e->flags & ~(DLE_LASTING | DLE_OLD) || e->waiter == 0 || e->blocker == 0 ||
+            e->waiter == e->blocker || e->wowner.kind == DLO_LOCK)
+            r->bad = true;
+    }
+}
+
+static void enc_dl_confirm(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_dl_confirm *c = &m->u.dl_confirm;
+
+    w_u8(w, c->cycle);
+    w_u16(w, c->n);
+    for (unsigned i = 0; i < c->n && i < PROTO_DL_CYCLE; i++) {
+        w_u64(w, c->c[i].waiter);
+        w_u64(w, c->c[i].wstamp);
+        w_u64(w, c->c[i].blocker);
+        w_u64(w, c->c[i].bstamp);
+    }
+}
+
+static void dec_dl_confirm(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_dl_confirm *c = &m->u.dl_confirm;
+
+    c->cycle = r_u8(r);
+    c->n = r_count(r, PROTO_DL_CYCLE);
+    for (unsigned i = 0; i < c->n && !r->bad; i++) {
+        c->c[i].waiter = r_u64(r);
+        c->c[i].wstamp = r_u64(r);
+        c->c[i].blocker = r_u64(r);
+        c->c[i].bstamp = r_u64(r);
+    }
+}
+
+static void enc_dl_confirmed(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_dl_confirmed *c = &m->u.dl_confirmed;
+
+    w_u8(w, c->cycle);
+    w_u16(w, c->n);
+    for (unsigned i = 0; i < c->n && i < PROTO_DL_CYCLE; i++) {
+        const struct msg_dl_fact *f = &c->f[i];
+        w_u8(w, f->present);
+        w_u8(w, f->wgrmode);
+        w_u8(w, f->wrqmode);
+        w_u8(w, f->bgrmode);
+        w_name(w, &f->name);
+    }
+}
+
+static void dec_dl_confirmed(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_dl_confirmed *c = &m->u.dl_confirmed;
+
+    c->cycle = r_u8(r);
+    c->n = r_count(r, PROTO_DL_CYCLE);
+    for (unsigned i = 0; i < c->n && !r->bad; i++) {
+        struct msg_dl_fact *f = &c->f[i];
+        f->present = r_u8(r);
+        f->wgrmode = r_mode(r, true);
+        f->wrqmode = r_mode(r, true);
+        f->bgrmode = r_mode(r, true);
+        r_name(r, &f->name, true);
+        if (f->present > 1)
+            r->bad = true;
+    }
+}
+
+static void enc_dl_cancel(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_dl_cancel *k = &m->u.dl_cancel;
+
+    w_u64(w, k->victim);
+    w_u64(w, k->vstamp);
+    w_u16(w, k->node);
+    w_u16(w, k->shard);
+    w_u16(w, k->n);
+    for (unsigned i = 0; i < k->n && i < PROTO_DL_CYCLE; i++) {
+        const struct msg_dl_step *st = &k->s[i];
+        w_dl_owner(w, &st->owner);
+        w_u64(w, st->lkid);
+        w_u64(w, st->blocker);
+        w_u8(w, st->grmode);
+        w_u8(w, st->rqmode);
+        w_u8(w, st->bgrmode);
+        w_name(w, &st->name);
+    }
+}
+
+static void dec_dl_cancel(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_dl_cancel *k = &m->u.dl_cancel;
+
+    k->victim = r_u64(r);
+    k->vstamp = r_u64(r);
+    k->node = r_u16(r);
+    k->shard = r_u16(r);
+    k->n = r_count(r, PROTO_DL_CYCLE);
+    for (unsigned i = 0; i < k->n && !r->bad; i++) {
+        struct msg_dl_step *st = &k->s[i];
+        r_dl_owner(r, &st->owner);
+        st->lkid = r_u64(r);
+        st->blocker = r_u64(r);
+        st->grmode = r_mode(r, true);
+        st->rqmode = r_mode(r, true);
+        st->bgrmode = r_mode(r, true);
+        r_name(r, &st->name, true);
+    }
+    if (k->victim == 0)
+        r->bad = true;
 }
 
 static void enc_none(struct wbuf *w, const struct proto_msg *m)
@@ -496,6 +772,16 @@ static const struct codec codecs[MSG_TYPE_MAX] = {
     [MSG_STATUS] = {"STATUS", enc_none, dec_none},
     [MSG_HEARTBEAT] = {"HEARTBEAT", enc_heartbeat, dec_heartbeat},
     [MSG_LS_LIST] = {"LS_LIST", enc_none, dec_none},
+    [MSG_DL_QUERY] = {"DL_QUERY", enc_dl_query, dec_dl_query},
+    [MSG_DL_EDGES] = {"DL_EDGES", enc_dl_edges, dec_dl_edges},
+    [MSG_DL_CONFIRM] = {"DL_CONFIRM", enc_dl_confirm, dec_dl_confirm},
+    [MSG_DL_CONFIRMED] = {"DL_CONFIRMED", enc_dl_confirmed, dec_dl_confirmed},
+    [MSG_DL_CANCEL] = {"DL_CANCEL", enc_dl_cancel, dec_dl_cancel},
+    [MSG_DL_LIST] = {"DL_LIST", enc_none, dec_none},
+    [MSG_RECOVER] = {"RECOVER", enc_recover, dec_recover},
+    [MSG_RECOVER_LOCKS] = {"RECOVER_LOCKS", enc_recover_locks, dec_recover_locks},
+    [MSG_RECOVER_END] = {"RECOVER_END", enc_recover, dec_recover},
+    [MSG_RECOVER_DONE] = {"RECOVER_DONE", enc_recover, dec_recover},
 };
 
 const char *proto_type_name(int type)

@@ -42,11 +42,22 @@ enum msg_type {
     MSG_STATUS = 15,
     MSG_HEARTBEAT = 16,
     MSG_LS_LIST = 17,
+    MSG_DL_QUERY = 18,      /* searcher shard -> shard: your wait edges in this lockspace */
+    MSG_DL_EDGES = 19,      /* the answer, in messages of PROTO_DL_EDGES, the last one flagged */
+    MSG_DL_CONFIRM = 20,    /* searcher -> master: are these edges still there, unchanged? */
+    MSG_DL_CONFIRMED = 21,  /* the answer, edge by edge */
+    MSG_DL_CANCEL = 22,     /* searcher -> the victim's master: cancel it, record the cycle */
+    MSG_DL_LIST = 23,       /* rdlmctl -> shard: the deadlocks recorded here (REPLY, text) */
+    MSG_RECOVER = 24,       /* home daemon -> client: a new view; report, then RECOVER_DONE */
+    MSG_RECOVER_LOCKS = 25, /* client -> new master: its locks on a resource that moved */
+    MSG_RECOVER_END = 26,   /* client -> new master: all sent (REPLY when applied) */
+    MSG_RECOVER_DONE = 27,  /* client -> home daemon: reported everywhere for this epoch */
     MSG_TYPE_MAX
 };
 
 /* The hello carried by a connection request (transport-level, <= 48 bytes). */
-enum hello_role { ROLE_CLIENT = 1, ROLE_DAEMON = 2, ROLE_CTL = 3 };
+enum hello_role { ROLE_CLIENT = 1, ROLE_DAEMON = 2, ROLE_CTL = 3, ROLE_PEER = 4 };
+/* ROLE_PEER: a shard's connection to another shard for the deadlock search (not membership) */
 struct proto_hello {
     uint8_t role;
     uint16_t node; /* the connecting process's node */
@@ -66,14 +77,18 @@ struct msg_hdr {
 
 struct msg_shard_info {
     uint16_t node, shard;
-    uint32_t epoch;
+    uint32_t epoch;        /* the membership view: its epoch ... */
+    uint64_t view_mask;    /* ... and its members (bit i = configured node index i) */
+    uint64_t masters_mask; /* the members that master resources (placement) */
     uint64_t words_addr, lvbs_addr;
     uint32_t words_rkey, lvbs_rkey;
     uint32_t words_len, lvbs_len;
     uint32_t nslots;
 };
 
+#define LSO_HOME 1 /* msg_ls_open.flags: this is the handle's home daemon (recovery) */
 struct msg_ls_open {
+    uint8_t flags;
     uint16_t namelen;
     char name[RDLM_LOCKSPACE_MAXLEN];
 };
@@ -142,6 +157,7 @@ struct msg_hold {
     uint32_t flags;
     int8_t mode;
     uint8_t has_bast;
+    uint64_t group, xid; /* not on the wire in HOLD_REPORT (0); set by recovery reports */
 };
 
 struct msg_hold_report {
@@ -167,8 +183,110 @@ struct msg_query_res {
 
 struct msg_heartbeat {
     uint16_t node;
-    uint32_t epoch;
+    uint32_t epoch; /* the sender's view: epoch, members, masters */
+    uint64_t view_mask;
+    uint64_t masters_mask;
+    uint32_t incarnation;  /* random per daemon start: a restarted daemon is a new one */
+    uint32_t done_epoch;   /* every home client of the sender has reported for this epoch */
+    uint32_t fenced_epoch; /* every node outside that view is fenced (coordinator) */
     uint64_t time_ns;
+};
+
+/* Recovery (docs/protocol.md section 6). */
+struct msg_recover {
+    uint32_t epoch;
+    uint64_t view_mask;
+    uint64_t masters_mask;
+};
+
+#define PROTO_MAX_RECLOCKS 32u
+struct msg_reclock {
+    uint64_t lkid, hint, group, xid, lvbseq;
+    uint32_t flags;
+    int8_t mode;
+    uint8_t has_bast;
+    uint8_t has_lvb; /* lvb[] is the value this holder last read or wrote */
+    uint8_t lvb[RDLM_LVB_LEN];
+};
+
+struct msg_recover_locks {
+    uint32_t epoch;
+    struct msg_name name;
+    uint16_t n;
+    struct msg_reclock locks[PROTO_MAX_RECLOCKS];
+};
+
+/* Deadlock search (docs/protocol.md section 5), between shards on ROLE_PEER connections. */
+#define PROTO_DL_EDGES 48u /* wait edges in one DL_EDGES */
+#define PROTO_DL_CYCLE 16u /* edges of one cycle in DL_CONFIRM, DL_CONFIRMED, DL_CANCEL */
+
+/* Who waits, cluster-wide: a client handle (node, pid, id = its incarnation), a group lock
+ * container (node, id), a transaction (id = xid), or one lock by itself (id = its lkid: an
+ * orphan, or a lock whose owner the master no longer knows; it never waits). */
+enum dl_owner_kind { DLO_PROCESS = 1, DLO_GROUP = 2, DLO_XID = 3, DLO_LOCK = 4 };
+struct msg_dl_owner {
+    uint8_t kind;
+    uint16_t node;
+    uint32_t pid;
+    uint64_t id;
+};
+
+#define DLE_LASTING 0x1u /* the blocker blocks in every state it can reach (engine.h) */
+#define DLE_OLD     0x2u /* the waiter has waited at least deadlock_wait_ms */
+struct msg_dl_edge {
+    uint64_t waiter, wstamp, blocker, bstamp;
+    struct msg_dl_owner wowner, bowner;
+    uint8_t flags; /* DLE_* */
+};
+
+struct msg_dl_query {
+    uint16_t node, shard; /* the searcher */
+};
+
+struct msg_dl_edges {
+    uint8_t last;      /* 1 on the last message of the answer */
+    uint8_t truncated; /* 1: the master left edges out (too many) */
+    uint16_t n;
+    struct msg_dl_edge e[PROTO_DL_EDGES];
+};
+
+struct msg_dl_check {
+    uint64_t waiter, wstamp, blocker, bstamp;
+};
+
+struct msg_dl_confirm {
+    uint8_t cycle; /* the searcher's number for the cycle, echoed in the answer */
+    uint16_t n;
+    struct msg_dl_check c[PROTO_DL_CYCLE];
+};
+
+/* One edge as its master sees it now: present = both locks there with the same stamps and
+ * the edge still counted; then the modes and the resource, for the record. */
+struct msg_dl_fact {
+    uint8_t present;
+    int8_t wgrmode, wrqmode, bgrmode;
+    struct msg_name name;
+};
+
+struct msg_dl_confirmed {
+    uint8_t cycle;
+    uint16_t n;
+    struct msg_dl_fact f[PROTO_DL_CYCLE];
+};
+
+/* One step of a deadlock cycle: a waiting request and the lock it waits for. */
+struct msg_dl_step {
+    struct msg_dl_owner owner;
+    uint64_t lkid, blocker;
+    int8_t grmode, rqmode, bgrmode;
+    struct msg_name name;
+};
+
+struct msg_dl_cancel {
+    uint64_t victim, vstamp;
+    uint16_t node, shard; /* the searcher */
+    uint16_t n;
+    struct msg_dl_step s[PROTO_DL_CYCLE];
 };
 
 /* One decoded message. */
@@ -190,6 +308,13 @@ struct proto_msg {
         struct msg_query_res query_res;
         struct msg_name dump;
         struct msg_heartbeat heartbeat;
+        struct msg_recover recover; /* RECOVER, RECOVER_END, RECOVER_DONE */
+        struct msg_recover_locks recover_locks;
+        struct msg_dl_query dl_query;
+        struct msg_dl_edges dl_edges;
+        struct msg_dl_confirm dl_confirm;
+        struct msg_dl_confirmed dl_confirmed;
+        struct msg_dl_cancel dl_cancel;
     } u;
 };
 

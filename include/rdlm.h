@@ -64,14 +64,18 @@ struct rdlm_lock_ext {
 /* Lockspaces. flags: RDLM_LS_* below. Names are at most RDLM_LOCKSPACE_MAXLEN bytes. */
 #define RDLM_LS_NEWEXCL     0x1u /* create: fail with RDLM_E_EXISTS if it exists */
 #define RDLM_LS_FD_DISPATCH 0x2u /* no dispatch thread: poll rdlm_ls_fd(), call rdlm_dispatch() */
+/* With RDLM_LS_FD_DISPATCH the program must call rdlm_dispatch() whenever rdlm_ls_fd() is
+ * readable, promptly, also while it merely holds locks: masters wait for this handle's answer
+ * when a resource leaves the fast path (hold report) and during recovery (lock report), so
+ * a handle that is not serviced stalls other processes' requests on its resources. */
 
 int rdlm_ls_create(const char *name, uint32_t flags, rdlm_ls **out);
 int rdlm_ls_open(const char *name, uint32_t flags, rdlm_ls **out);
-int rdlm_ls_close(rdlm_ls *ls);                   /* force-unlocks this handle's locks */
-int rdlm_ls_release(rdlm_ls *ls, int force);      /* close + remove the lockspace */
-int rdlm_ls_fd(rdlm_ls *ls);                      /* readable when callbacks are pending */
-int rdlm_dispatch(rdlm_ls *ls);                   /* run pending callbacks; count or -error */
-int rdlm_ls_start_dispatch(rdlm_ls *ls);          /* RDLM_E_EXISTS if already running */
+int rdlm_ls_close(rdlm_ls *ls);              /* force-unlocks this handle's locks */
+int rdlm_ls_release(rdlm_ls *ls, int force); /* close + remove the lockspace */
+int rdlm_ls_fd(rdlm_ls *ls);                 /* readable when callbacks are pending */
+int rdlm_dispatch(rdlm_ls *ls);              /* run pending callbacks; count or -error */
+int rdlm_ls_start_dispatch(rdlm_ls *ls);     /* RDLM_E_EXISTS if already running */
 int rdlm_ls_stop_dispatch(rdlm_ls *ls);
 
 /*
@@ -85,8 +89,7 @@ int rdlm_lock(rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_t flags, con
 
 /* Unlock (flags: VALBLK, IVVALBLK, FORCEUNLOCK, WAIT). Completion status RDLM_E_UNLOCKED,
  * through the lock's completion callback (astarg replaces the old one if non-NULL). */
-int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lksb,
-                void *astarg);
+int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lksb, void *astarg);
 
 /* Cancel a pending request (flags: CANCELWAITOK). Returns RDLM_OK (the request will
  * complete with RDLM_E_CANCELED), RDLM_E_CANCELGRANT (it was granted first), ... */
@@ -102,9 +105,9 @@ int rdlm_purge(rdlm_ls *ls, uint32_t node, uint32_t pid);
 struct rdlm_lock_info {
     uint64_t lkid;
     uint64_t parent;
-    int grmode;        /* RDLM_MODE_IV while waiting */
+    int grmode; /* RDLM_MODE_IV while waiting */
     int rqmode;
-    int state;         /* 1 granted, 2 converting, 3 waiting */
+    int state; /* 1 granted, 2 converting, 3 waiting */
     int orphan;
     uint32_t flags;
     uint32_t owner_node;
@@ -115,14 +118,14 @@ struct rdlm_lock_info {
 };
 
 struct rdlm_res_info {
-    int lvb_status;   /* 0 never written, 1 valid, 2 invalid */
+    int lvb_status; /* 0 never written, 1 valid, 2 invalid */
     uint64_t lvbseq;
     uint8_t lvb[RDLM_LVB_LEN];
     uint32_t subres_count, lock_count, bast_count, granted_count;
     int granted_mode, convert_mode, wait_mode; /* RDLM_MODE_IV if none */
     int persistent;
     uint32_t rd_id;
-    int fast;           /* 1 if the master holds it on the one-sided fast path */
+    int fast; /* 1 if the master holds it on the one-sided fast path */
     uint32_t master_node;
 };
 

@@ -8,6 +8,7 @@
  *   lock.c      rdlm_lock / rdlm_unlock / rdlm_cancel: validation and the two-sided path
  *   fastpath.c  the one-sided path: CAS on the master's lock word (+ LVB READ/WRITE)
  *   report.c    CONTENDED -> HOLD_REPORT
+ *   recover.c   a master was lost: report our locks to the new masters, re-send (RECOVER)
  *   ast.c       the callback queue, the dispatch thread, rdlm_ls_fd / rdlm_dispatch
  *   query.c     rdlm_query_lock / rdlm_query_resource / rdlm_purge
  *
@@ -37,6 +38,9 @@ struct cconn { /* a connection to one master shard */
     uint32_t node, shard;
     bool ready; /* SHARD_INFO received */
     bool failed;
+    bool closed;                 /* the transport reported it closed (conn_failed ran) */
+    bool home;                   /* our home daemon: it tells us of new views (RECOVER) */
+    uint32_t rec_sent;           /* the view epoch for which we reported locks to this master */
     struct rt_rdesc words, lvbs; /* the shard's registered tables */
     uint32_t nslots;
 };
@@ -71,6 +75,13 @@ struct clock { /* one of this handle's locks */
     uint64_t lvbseq;
     uint64_t hint;
     uint64_t group;
+    uint64_t xid;               /* of the last request (re-sent after a recovery) */
+    uint32_t timeout_cs, rd_id; /* likewise */
+    bool resend;                /* its master was lost: send the pending request again */
+    bool cancel_at_recovery;    /* a cancel was accepted while its master was lost */
+    bool has_lvb_copy;          /* lvb_copy is the value this lock last read or wrote */
+    uint64_t lvb_copy_seq;
+    uint8_t lvb_copy[RDLM_LVB_LEN]; /* for the new master's LVB recovery */
     struct rdlm_lksb *lksb;
     rdlm_ast_fn ast;
     void *astarg;
@@ -89,6 +100,7 @@ struct ast_item { /* a callback waiting to run */
 
 struct pending_reply { /* a thread waiting for a REPLY */
     struct pending_reply *next;
+    struct cconn *cc; /* the master that owes it */
     uint64_t reqid;
     struct proto_msg *out;
     bool done;
@@ -124,7 +136,14 @@ struct rdlm_ls {
     bool dispatching;
     bool stop_dispatch;
     bool fastpath;
-    bool broken; /* a master connection failed: every call fails */
+    bool broken; /* the home daemon or a live master was lost: every call fails */
+    struct cconn *home;
+    uint32_t view_epoch; /* the membership view we place resources by (members[].shards) */
+    uint64_t view_mask;
+    uint32_t rec_want_epoch; /* RECOVER from home: a newer view to act on */
+    uint64_t rec_want_mask, rec_want_masters;
+    bool in_recovery;
+    uint64_t master_failed_ns; /* a master connection failed and no view has explained it */
     uint64_t reqids;
     struct pending_reply *replies; /* REPLYs being waited for */
     uint32_t incarnation;
@@ -149,6 +168,23 @@ int wait_until(struct rdlm_ls *ls, bool *flag, int timeout_ms);
 int request_reply(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m,
                   struct proto_msg *reply, int timeout_ms);
 void conns_close(struct rdlm_ls *ls);
+int conn_home(struct rdlm_ls *ls);
+/* cc is gone (the transport said so, or a view left its node out): what waits on it is
+ * suspended until the view says where it went; the home connection breaks the handle. */
+void conn_failed(struct rdlm_ls *ls, struct cconn *cc);
+void break_handle(struct rdlm_ls *ls);
+/* break_handle, saying where and why on stderr with RDLM_DEBUG=1 */
+#define break_handle_why(ls, where)                                                                \
+    do {                                                                                           \
+        if (getenv("RDLM_DEBUG") && !(ls)->broken)                                                 \
+            fprintf(stderr, "rdlm %d: handle broken at %s\n", (int)getpid(), where);               \
+        break_handle(ls);                                                                          \
+    } while (0)
+uint64_t mono_ns(void);
+
+/* recover.c */
+void view_apply(struct rdlm_ls *ls, uint32_t epoch, uint64_t mask, uint64_t masters);
+void recover_run(struct rdlm_ls *ls);
 
 /* lock.c */
 void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complete *c);
@@ -156,6 +192,8 @@ void lock_bast(struct rdlm_ls *ls, const struct msg_bast *b);
 struct clock *lock_find(struct rdlm_ls *ls, uint64_t lkid);
 void lock_free(struct rdlm_ls *ls, struct clock *l);
 void do_unlock_for_close(struct rdlm_ls *ls, struct clock *l);
+int resend_request(struct rdlm_ls *ls, struct clock *l);
+bool lost_master(const struct rdlm_ls *ls, const struct clock *l);
 
 /* fastpath.c */
 enum fast_result { FAST_DONE, FAST_NOT_TAKEN };

@@ -5,9 +5,14 @@
  * hello names this process (node, pid, incarnation), the master answers SHARD_INFO (its
  * lock-word and LVB tables for one-sided operations) and the handle says LS_OPEN. Every
  * message from a master is handled here, under the handle's mutex: completions, blocking
- * ASTs, CONTENDED (answered with a hold report at once) and replies to queries. A master
- * connection that fails breaks the handle: its pending requests complete with
- * RDLM_E_NOTCONN and every later call fails the same way.
+ * ASTs, CONTENDED (answered with a hold report at once), replies to queries, and RECOVER
+ * from the home daemon (recover.c runs it from the progress loop).
+ *
+ * Failures: the home connection (to our own node's daemon, opened with the handle) failing
+ * breaks the handle - our node is gone - so its pending requests complete with
+ * RDLM_E_NOTCONN and every later call fails the same way. Another master's connection
+ * failing only suspends what was sent there: the home daemon's RECOVER names the new view,
+ * and recover.c reports and re-sends. No RECOVER within RECOVERY_WAIT_MS breaks the handle.
  */
 #include "lib/client.h"
 
@@ -22,8 +27,9 @@
 
 #define CONNECT_TIMEOUT_MS 5000
 #define SPIN_NS            30000ull
+#define RECOVERY_WAIT_MS   30000ull
 
-static uint64_t mono_ns(void)
+uint64_t mono_ns(void)
 {
     struct timespec ts;
 
@@ -42,16 +48,22 @@ static int member_index(const struct rdlm_ls *ls, uint32_t node)
 int conn_send(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m)
 {
     uint8_t buf[PROTO_MAX_MSG];
-    int len;
+    int len, rc;
 
     m->hdr.ls = ls->id;
     len = proto_encode(m, buf, sizeof(buf));
     if (len < 0 || cc->failed)
         return -EINVAL;
-    return rt_send(cc->conn, buf, (size_t)len);
+    rc = rt_send(cc->conn, buf, (size_t)len);
+    if (rc < 0) { /* as good as closed; the rest when the transport says so (conn_failed) */
+        cc->failed = true;
+        if (!ls->master_failed_ns)
+            ls->master_failed_ns = mono_ns();
+    }
+    return rc;
 }
 
-static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
+static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard, bool home)
 {
     const struct rdlm_node_config *n = rdlm_config_node(&ls->cfg, node);
     struct proto_hello hello = {ROLE_CLIENT, (uint16_t)ls->my_node, (uint32_t)getpid(),
@@ -81,7 +93,9 @@ static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard
         goto fail;
     }
     rt_conn_set_user(cc->conn, cc);
+    cc->home = home;
     m.hdr.type = MSG_LS_OPEN;
+    m.u.ls_open.flags = home ? LSO_HOME : 0;
     m.u.ls_open.namelen = (uint16_t)strlen(ls->name);
     memcpy(m.u.ls_open.name, ls->name, m.u.ls_open.namelen);
     if (conn_send(ls, cc, &m) < 0 || wait_until(ls, &cc->ready, CONNECT_TIMEOUT_MS) < 0 ||
@@ -114,12 +128,34 @@ struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
             sleep_on_fds(ls, 1);
     if (!ls->conns[idx]) {
         ls->conn_opening[idx] = true;
-        ls->conns[idx] = conn_open(ls, node, shard);
+        ls->conns[idx] = conn_open(ls, node, shard, false);
         ls->conn_opening[idx] = false;
+        if (!ls->conns[idx] && !ls->broken && (ls->conns[idx] = calloc(1, sizeof(**ls->conns)))) {
+            /* unreachable: perhaps lost, and the view that says so is on its way. Requests
+             * placed here wait for it (a placeholder: never connected, so nothing of ours
+             * was purged there); without a view soon they fail with NOTCONN. */
+            ls->conns[idx]->node = node;
+            ls->conns[idx]->shard = shard;
+            ls->conns[idx]->failed = true;
+            if (!ls->master_failed_ns)
+                ls->master_failed_ns = mono_ns();
+        }
     }
-    if (ls->conns[idx] && ls->conns[idx]->failed)
-        return NULL;
+    /* A failed connection is returned while a view may still explain it: what is sent
+     * there fails and waits to be re-sent (recover.c). */
     return ls->conns[idx];
+}
+
+/* The home connection: our node's shard 0, opened with the handle (mutex held). */
+int conn_home(struct rdlm_ls *ls)
+{
+    int i = member_index(ls, ls->my_node);
+    size_t idx = (size_t)(i < 0 ? 0 : i) * ls->max_shards;
+
+    if (i < 0)
+        return RDLM_E_NOTCONN;
+    ls->conns[idx] = ls->home = conn_open(ls, ls->my_node, 0, true);
+    return ls->home ? RDLM_OK : RDLM_E_NOTCONN;
 }
 
 struct cconn *conn_for_name(struct rdlm_ls *ls, const void *name, unsigned namelen)
@@ -134,7 +170,8 @@ void conns_close(struct rdlm_ls *ls)
 {
     for (size_t i = 0; i < ls->nmembers * ls->max_shards; i++)
         if (ls->conns[i]) {
-            rt_close(ls->conns[i]->conn);
+            if (ls->conns[i]->conn)
+                rt_close(ls->conns[i]->conn);
             free(ls->conns[i]);
             ls->conns[i] = NULL;
         }
@@ -142,23 +179,28 @@ void conns_close(struct rdlm_ls *ls)
 
 /* ---- message handling ---- */
 
-static void conn_failed(struct rdlm_ls *ls, struct cconn *cc)
+/* Our node is gone (or a live master dropped us, so our locks there were purged): every
+ * pending operation completes with NOTCONN and every later call fails the same way. */
+void break_handle(struct rdlm_ls *ls)
 {
     size_t pos = 0;
     uint64_t lkid, v;
 
-    if (cc->failed)
+    if (ls->broken)
         return;
-    cc->failed = true;
     ls->broken = true;
+    for (size_t i = 0; i < ls->nmembers * ls->max_shards; i++)
+        if (ls->conns[i])
+            ls->conns[i]->failed = true;
     while (u64map_next(&ls->locks, &pos, &lkid, &v)) {
         struct clock *l = (struct clock *)(uintptr_t)v;
-        if (l->res->cc == cc && l->pending) {
+        if (l->pending) {
             struct msg_complete c = {.lkid = lkid,
                                      .op = l->unlocking ? 2 : 1,
                                      .status = RDLM_E_NOTCONN,
                                      .mode = l->grmode,
                                      .slot = LW_NO_SLOT};
+            l->resend = false;
             lock_complete(ls, l, &c);
             pos = 0; /* the map may have changed */
         }
@@ -171,6 +213,78 @@ static void conn_failed(struct rdlm_ls *ls, struct cconn *cc)
             p->done = true;
         }
     wake_waiters(ls);
+}
+
+void conn_failed(struct rdlm_ls *ls, struct cconn *cc)
+{
+    size_t pos = 0;
+    uint64_t lkid, v;
+
+    if (cc->closed)
+        return;
+    cc->closed = cc->failed = true;
+    if (cc->home || !ls->home) {
+        break_handle_why(ls, "the home connection closed");
+        return;
+    }
+    if (!ls->master_failed_ns)
+        ls->master_failed_ns = mono_ns();
+    while (u64map_next(&ls->locks, &pos, &lkid, &v)) { /* suspended until the new view */
+        struct clock *l = (struct clock *)(uintptr_t)v;
+        if (l->res->cc == cc && l->pending)
+            l->resend = true;
+    }
+    for (struct pending_reply *p = ls->replies; p; p = p->next)
+        if (!p->done && p->cc == cc) {
+            p->out->hdr.type = MSG_REPLY;
+            p->out->u.reply.status = RDLM_E_NOTCONN;
+            p->out->u.reply.textlen = 0;
+            p->done = true;
+        }
+    wake_waiters(ls);
+}
+
+/* No view has explained the failed connections for a while. A master we were connected to
+ * dropped us (and purged our locks) if no view comes within RECOVERY_WAIT_MS: the handle
+ * breaks. Placeholders (never connected) fail only what waits on them, after a few
+ * heartbeats: the node was probably never up. */
+static void expire_failed(struct rdlm_ls *ls, uint64_t waited_ns)
+{
+    uint64_t short_ns = (10ull * ls->cfg.heartbeat_ms + 1000) * 1000000ull;
+    size_t pos = 0;
+    uint64_t lkid, v;
+
+    for (size_t i = 0; i < ls->nmembers * ls->max_shards; i++)
+        if (ls->conns[i] && ls->conns[i]->failed && ls->conns[i]->conn) {
+            if (waited_ns > RECOVERY_WAIT_MS * 1000000ull)
+                break_handle_why(ls, "a master dropped us and no view explains it");
+            return;
+        }
+    if (waited_ns < short_ns)
+        return;
+    while (u64map_next(&ls->locks, &pos, &lkid, &v)) {
+        struct clock *l = (struct clock *)(uintptr_t)v;
+        if (l->pending && l->res->cc && l->res->cc->failed) {
+            struct msg_complete c = {.lkid = lkid,
+                                     .op = l->unlocking ? 2 : 1,
+                                     .status = RDLM_E_NOTCONN,
+                                     .mode = l->grmode,
+                                     .slot = LW_NO_SLOT};
+            l->resend = false;
+            lock_complete(ls, l, &c);
+            pos = 0;
+        }
+    }
+    for (uint32_t b = 0; b < ls->res_nbuckets; b++)
+        for (struct cres *r = ls->res_buckets[b]; r; r = r->hnext)
+            if (r->cc && r->cc->failed)
+                r->cc = NULL;
+    for (size_t i = 0; i < ls->nmembers * ls->max_shards; i++)
+        if (ls->conns[i] && ls->conns[i]->failed) {
+            free(ls->conns[i]);
+            ls->conns[i] = NULL;
+        }
+    ls->master_failed_ns = 0;
 }
 
 static void handle_reply(struct rdlm_ls *ls, const struct proto_msg *m)
@@ -199,6 +313,8 @@ static void handle_msg(struct rdlm_ls *ls, struct cconn *cc, const void *data, u
     switch (m->hdr.type) {
     case MSG_SHARD_INFO: {
         const struct msg_shard_info *si = &m->u.shard_info;
+        if (cc->home && !ls->view_epoch) /* the view we start with */
+            view_apply(ls, si->epoch, si->view_mask, si->masters_mask);
         cc->words = (struct rt_rdesc){si->words_addr, si->words_rkey, si->words_len};
         cc->lvbs = (struct rt_rdesc){si->lvbs_addr, si->lvbs_rkey, si->lvbs_len};
         cc->nslots = si->nslots;
@@ -219,6 +335,18 @@ static void handle_msg(struct rdlm_ls *ls, struct cconn *cc, const void *data, u
         break;
     case MSG_REPLY:
         handle_reply(ls, m);
+        break;
+    case MSG_RECOVER:
+        if (!cc->home) {
+            conn_failed(ls, cc);
+        } else if (m->u.recover.epoch <= ls->view_epoch) { /* nothing new: done already */
+            struct proto_msg d = {.hdr.type = MSG_RECOVER_DONE, .u.recover = m->u.recover};
+            conn_send(ls, cc, &d);
+        } else if (m->u.recover.epoch > ls->rec_want_epoch) {
+            ls->rec_want_epoch = m->u.recover.epoch;
+            ls->rec_want_mask = m->u.recover.view_mask;
+            ls->rec_want_masters = m->u.recover.masters_mask;
+        }
         break;
     default:
         conn_failed(ls, cc);
@@ -244,6 +372,14 @@ int progress(struct rdlm_ls *ls, int timeout_ms)
             conn_failed(ls, cc);
         }
     }
+    if (ls->home && ls->home->failed && !ls->broken)
+        break_handle_why(
+            ls,
+            "a send to the home daemon failed"); /* a send to our home failed: our node is gone */
+    else if (ls->rec_want_epoch > ls->view_epoch && ls->home && !ls->in_recovery && !ls->broken)
+        recover_run(ls);
+    else if (ls->master_failed_ns && !ls->broken)
+        expire_failed(ls, mono_ns() - ls->master_failed_ns);
     return n < 0 ? 0 : n;
 }
 
@@ -282,7 +418,7 @@ int wait_until(struct rdlm_ls *ls, bool *flag, int timeout_ms)
 int request_reply(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m,
                   struct proto_msg *reply, int timeout_ms)
 {
-    struct pending_reply p = {ls->replies, ++ls->reqids, reply, false};
+    struct pending_reply p = {ls->replies, cc, ++ls->reqids, reply, false};
     struct pending_reply **pp;
     int rc;
 

@@ -50,6 +50,21 @@ static void fill_lksb(struct clock *l, const struct msg_complete *c)
     }
 }
 
+/* What this lock last read (or, going down from PW/EX, wrote) of the LVB: a new master
+ * rebuilds the value from these (recover.c). */
+static void keep_lvb_copy(struct clock *l, const struct msg_complete *c)
+{
+    if (c->lvb_read) {
+        memcpy(l->lvb_copy, c->lvb, RDLM_LVB_LEN);
+        l->lvb_copy_seq = c->lvbseq;
+        l->has_lvb_copy = true;
+    } else if (l->grmode >= RDLM_MODE_PW && c->mode < l->grmode && l->lksb && l->lksb->lvb) {
+        memcpy(l->lvb_copy, l->lksb->lvb, RDLM_LVB_LEN);
+        l->lvb_copy_seq++;
+        l->has_lvb_copy = true;
+    }
+}
+
 void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complete *c)
 {
     bool gone;
@@ -61,6 +76,8 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
                 c->slot != LW_NO_SLOT ? " (slot)" : "");
 
     fill_lksb(l, c);
+    if (c->op == ENG_OP_REQUEST && c->status == RDLM_OK && (l->flags & RDLM_LKF_VALBLK))
+        keep_lvb_copy(l, c);
     if (c->slot != LW_NO_SLOT && l->res->parent == 0) {
         l->res->slot = c->slot;
         l->res->word = c->word;
@@ -157,6 +174,20 @@ static int send_unlock(struct rdlm_ls *ls, struct clock *l, uint32_t flags)
         memcpy(u->lvb, l->lksb->lvb, RDLM_LVB_LEN);
     ls->stats.two_sided++;
     return conn_send(ls, l->res->cc, &m);
+}
+
+/* The lock's master is unreachable but the handle stands: a view will say where it went. */
+bool lost_master(const struct rdlm_ls *ls, const struct clock *l)
+{
+    return !ls->broken && (!l->res->cc || l->res->cc->failed);
+}
+
+/* recover.c: the pending request of l, again, to its resource's new master. */
+int resend_request(struct rdlm_ls *ls, struct clock *l)
+{
+    struct rdlm_lock_ext ext = {.xid = l->xid, .timeout_cs = l->timeout_cs, .rd_id = l->rd_id};
+
+    return send_request(ls, l, l->rqmode, l->flags, &ext);
 }
 
 /* Wait for the synchronous operation op on l; returns its status and frees l if it ended. */
@@ -293,6 +324,10 @@ static int do_lock(struct rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_
     l->flags = flags & ~RDLM_LKF_WAIT;
     l->rqmode = (int8_t)mode;
     l->hint = ext ? ext->hint : 0;
+    l->xid = ext ? ext->xid : 0;
+    l->timeout_cs = ext ? ext->timeout_cs : 0;
+    l->rd_id = ext ? ext->rd_id : 0;
+    l->cancel_at_recovery = false;
     if (!conv)
         l->group = ext ? ext->group : 0;
     ls->stats.requests++;
@@ -303,10 +338,14 @@ static int do_lock(struct rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_
     l->sync = false;
     l->pending = true;
     if (send_request(ls, l, mode, l->flags, ext) < 0) {
-        l->pending = false;
-        if (!conv)
-            lock_free(ls, l);
-        return RDLM_E_NOTCONN;
+        if (lost_master(ls, l)) {
+            l->resend = true; /* recover.c sends it again to the new master */
+        } else {
+            l->pending = false;
+            if (!conv)
+                lock_free(ls, l);
+            return RDLM_E_NOTCONN;
+        }
     }
     return (flags & RDLM_LKF_WAIT) ? wait_sync(ls, l, ENG_OP_REQUEST) : RDLM_OK;
 }
@@ -356,8 +395,9 @@ static int do_unlock(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct r
         return finish_fast(ls, l, flags);
     l->sync = false;
     l->pending = true;
-    if (send_unlock(ls, l, flags) < 0) {
+    if (send_unlock(ls, l, flags) < 0 && !lost_master(ls, l)) {
         l->unlocking = false;
+        l->pending = false;
         return RDLM_E_NOTCONN;
     }
     return (flags & RDLM_LKF_WAIT) ? wait_sync(ls, l, ENG_OP_UNLOCK) : RDLM_OK;
@@ -395,8 +435,23 @@ static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool dea
         return RDLM_E_NOMEM;
     m.hdr.type = MSG_CANCEL;
     m.u.cancel = (struct msg_cancel){lkid, flags, deadlock};
-    st = request_reply(ls, l->res->cc, &m, reply, -1) < 0 ? RDLM_E_NOTCONN : reply->u.reply.status;
+    /* The master may be lost before or while it answers; a recovery may even run (and re-send
+     * the request to the new master) while we wait: then ask the new master. */
+    for (int tries = 0; tries < 3; tries++) {
+        st = lost_master(ls, l) || request_reply(ls, l->res->cc, &m, reply, -1) < 0
+                 ? RDLM_E_NOTCONN
+                 : reply->u.reply.status;
+        if (st != RDLM_E_NOTCONN || ls->broken || !(l = lock_find(ls, lkid)) || !l->pending)
+            break;
+        if (lost_master(ls, l) && !deadlock) {
+            l->cancel_at_recovery = true; /* completes as cancelled once the view is known */
+            st = RDLM_OK;
+            break;
+        }
+    }
     free(reply);
+    if (st == RDLM_E_NOTCONN && !ls->broken && !(l = lock_find(ls, lkid)))
+        st = RDLM_E_CANCELGRANT; /* it completed meanwhile */
     return st;
 }
 

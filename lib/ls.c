@@ -207,6 +207,11 @@ static int open_handle(const char *name, uint32_t flags, rdlm_ls **out)
         if (!ls->conns || !ls->conn_opening || !ls->res_buckets || ast_init(ls) < 0)
             st = RDLM_E_NOMEM;
     }
+    if (st == RDLM_OK) { /* our node's daemon: it gives us the view and its changes */
+        pthread_mutex_lock(&ls->mu);
+        st = conn_home(ls);
+        pthread_mutex_unlock(&ls->mu);
+    }
     if (st == RDLM_OK && !(flags & RDLM_LS_FD_DISPATCH))
         st = rdlm_ls_start_dispatch(ls);
     if (st != RDLM_OK) {

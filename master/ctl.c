@@ -62,6 +62,16 @@ static void status(struct shard *s, struct text *t)
             (unsigned long)st->engine_ops, (unsigned long)st->transitions,
             (unsigned long)st->returns_to_fast, (unsigned long)st->reclaims,
             (unsigned long)st->basts, (unsigned long)st->malformed);
+    {
+        char r[256];
+        recover_status(s, r, sizeof(r));
+        tprintf(t, "%s", r);
+    }
+    {
+        char d[256];
+        deadlock_status(s, d, sizeof(d));
+        tprintf(t, "%s", d);
+    }
     if (s->index == 0) {
         char m[1024];
         membership_status(s->d, m, sizeof(m));
@@ -231,6 +241,9 @@ void ctl_handle(struct shard *s, struct mclient *c, const struct proto_msg *m)
         break;
     case MSG_LS_LIST:
         ls_list(s, t);
+        break;
+    case MSG_DL_LIST:
+        t->len = (size_t)deadlock_list(s, t->buf, sizeof(t->buf));
         break;
     case MSG_DUMP:
         dump(s, m, t);

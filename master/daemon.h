@@ -9,7 +9,11 @@
  *   serve.c       REQUEST / UNLOCK / CANCEL: served from the counts (FAST) or by the engine
  *   transition.c  FAST -> SLOW (CONTENDED, hold reports) and SLOW -> FAST
  *   ctl.c         STATUS, LS_LIST, DUMP, QUERY_*, PURGE
- *   membership.c  heartbeats between daemons, the membership epoch
+ *   membership.c  heartbeats between daemons; the membership view (epoch, members), its
+ *                 coordinator, quorum, joining and exclusion
+ *   recover.c     acting on a new view: resources of lost nodes rebuilt on their new masters
+ *                 from the clients' reports, home clients told to report, the barrier
+ *   deadlock.c    the deadlock search across masters: wait starts, snapshot + confirm, victims
  *
  * Threading: each shard is one thread that owns everything below it; shards share only the
  * read-only daemon config and the membership table (atomics).
@@ -33,6 +37,7 @@
 
 struct shard;
 struct mls;
+struct dl_shard;
 
 /* A connection to a shard: a client lockspace handle, rdlmctl, or another daemon. */
 struct mclient {
@@ -43,6 +48,11 @@ struct mclient {
     uint64_t owner_id; /* engine owner id: (connection serial << 32) | pid */
     int member;        /* our heartbeat connection to that member, -1 otherwise */
     bool closing;
+    bool up;              /* connected (accepted, or our connect completed) */
+    bool home;            /* a client handle whose home daemon we are (LSO_HOME) */
+    bool info_sent;       /* SHARD_INFO sent (held back until the daemon has joined) */
+    uint32_t info_epoch;  /* the view epoch that SHARD_INFO carried */
+    uint32_t rec_pending; /* home: the epoch it was told to report for and has not yet */
 };
 
 /* A parked message (a request that arrived while its resource was in TRANSITION). */
@@ -72,6 +82,16 @@ struct mres {
     uint32_t nholds, holds_cap;
     struct parked *parked_head, *parked_tail;
     uint64_t idle_since_ns; /* FAST with all counts zero since */
+    struct mres_rec *rec;   /* being rebuilt after its master was lost (recover.c) */
+};
+
+/* What a resource being rebuilt has learnt of its LVB from the reports (Linux rules). */
+struct mres_rec {
+    bool have; /* some reported lock carried the LVB */
+    bool big;  /* ... and one of them is held PR, PW or EX: the value is valid */
+    bool ex;   /* the value is a PW/EX holder's */
+    uint64_t seq;
+    uint8_t lvb[RDLM_LVB_LEN];
 };
 
 /* A lockspace at this shard. */
@@ -87,6 +107,17 @@ struct mls {
 struct shard_stats {
     uint64_t requests, fast_served, engine_ops, transitions, returns_to_fast, reclaims;
     uint64_t malformed, basts, completions;
+    uint64_t recoveries, recovered_locks, recovered_resources, last_recovery_us;
+};
+
+/* A message that names a view newer than the shard's (recover.c): kept until the view
+ * catches up, or dropped after FUTURE_KEEP_NS. */
+struct future_msg {
+    struct future_msg *next;
+    uint32_t client;
+    uint64_t since_ns;
+    uint32_t len;
+    uint8_t bytes[];
 };
 
 struct shard {
@@ -113,14 +144,32 @@ struct shard {
     struct eng_actions acts;
     uint64_t start_ns, last_tick_ns, last_sweep_ns, last_heartbeat_ns;
     struct shard_stats stats;
+    /* the membership view as this shard acts on it (recover.c) */
+    uint32_t view_epoch;
+    uint64_t view_mask;   /* members of that view */
+    uint64_t masters;     /* its masters (placement) */
+    uint64_t stable_mask; /* masters of the last view whose recovery completed */
+    bool rec_active;      /* resources moved here by view_epoch are being rebuilt */
+    bool frozen;          /* no quorum: nothing is granted (recover.c) */
+    uint32_t held_infos;  /* clients waiting for SHARD_INFO until the daemon joins */
+    uint64_t rec_start_ns;
+    struct future_msg *future_head, *future_tail;
+    struct dl_shard *dl; /* deadlock search (deadlock.c), NULL until first needed */
     uint8_t sendbuf[PROTO_MAX_MSG];
 };
 
 struct member {
     uint16_t node;
     _Atomic uint64_t last_seen_ns; /* 0 = never */
-    _Atomic uint32_t epoch;
-    rt_conn *conn; /* shard 0's control connection to it */
+    _Atomic uint32_t epoch;        /* the view epoch it last announced */
+    _Atomic uint32_t done_epoch;   /* its home clients have all reported for this epoch */
+    _Atomic bool lost;             /* seen, then gone (connection closed or silent) */
+    void *_Atomic hb_conn;         /* the connection its heartbeats arrive on (shard 0) */
+    _Atomic uint32_t incarnation;  /* of the daemon we hear (a restart is a new one) */
+    bool fenced;                   /* coordinator: fence_command succeeded since it left */
+    int fence_pid;                 /* coordinator: the fence command running for it, or 0 */
+    uint64_t fence_retry_ns;       /* coordinator: when to run it again after a failure */
+    rt_conn *conn;                 /* shard 0's control connection to it */
 };
 
 struct rdlmd {
@@ -132,8 +181,20 @@ struct rdlmd {
     int numa_node;
     char placement[160];
     struct member *members; /* one per configured node */
+    int my_index;           /* our index in cfg.nodes (bit of view masks) */
+    /* The membership view: written by shard 0 under view_mu, epoch last; other shards read
+     * epoch without the lock and take the lock to read the rest when it changed. */
+    pthread_mutex_t view_mu;
     _Atomic uint32_t epoch;
+    uint64_t view_mask;            /* members: quorum, home of their clients */
+    uint64_t view_masters;         /* the members that master resources (placement) */
+    uint32_t incarnation;          /* random per start */
+    _Atomic uint32_t fenced_epoch; /* every node outside this view is fenced (membership.c) */
+    atomic_bool joined;            /* a member of the view we know, having heard a majority */
+    atomic_bool excluded;          /* a newer view left us out after we had joined: we exit */
+    atomic_bool quorate;           /* the live members of our view are a majority */
     atomic_bool stop;
+    atomic_int exit_status; /* 3: excluded from the view (restart clean) */
     bool verbose;
 };
 
@@ -194,6 +255,38 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
 void membership_conn_gone(struct shard *s, struct mclient *c);
 int membership_status(struct rdlmd *d, char *buf, size_t len);
 struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct proto_hello *hello);
+
+uint64_t membership_mask(struct rdlmd *d, uint32_t *epoch, uint64_t *masters);
+void membership_kick(struct shard *s);
+void membership_daemon_gone(struct shard *s, struct mclient *c);
+
+/* recover.c */
+void recover_tick(struct shard *s, uint64_t now);
+bool recover_hold_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
+bool recover_frozen(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void recover_home_open(struct shard *s, struct mclient *c);
+void recover_home_done(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void recover_client_gone(struct shard *s, struct mclient *c);
+void recover_free(struct shard *s);
+int recover_status(struct shard *s, char *buf, size_t len);
+
+/* transition.c, for recover.c */
+int transition_add_hold(struct mres *r, uint32_t client, const struct msg_hold *h);
+void transition_finish_rebuilt(struct shard *s, struct mres *r, uint8_t lvb_status, uint64_t seq,
+                               const uint8_t *lvb);
+void send_shard_info(struct shard *s, struct mclient *c);
+
+/* deadlock.c */
+void deadlock_note_wait(struct shard *s, struct mls *ls, uint64_t lkid);
+void deadlock_tick(struct shard *s, uint64_t now);
+void deadlock_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void deadlock_conn_up(struct shard *s, struct mclient *c);
+void deadlock_conn_gone(struct shard *s, struct mclient *c);
+int deadlock_status(struct shard *s, char *buf, size_t len);
+int deadlock_list(struct shard *s, char *buf, size_t len);
+void deadlock_free(struct shard *s);
 
 /* dispatch (shard.c) re-entry for parked messages */
 void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint32_t len);

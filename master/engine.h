@@ -171,6 +171,7 @@ struct eng_lock_info {
     uint64_t hint;
     uint16_t namelen;
     uint8_t name[RDLM_RESNAME_MAXLEN];
+    uint64_t stamp; /* changes whenever the lock's state does (see eng_query_waits) */
 };
 
 enum eng_lvb_status {
@@ -209,6 +210,55 @@ struct eng_queues {
 };
 int eng_query_queues(const struct eng *e, uint64_t parent_lkid, const void *name, uint16_t namelen,
                      struct eng_queues *q);
+
+/*
+ * Deadlock search (docs/protocol.md section 5): the wait-for edges of the engine. An edge is a
+ * pending request (the waiter; converting or waiting, without NODLCKWT) and a lock on the same
+ * resource that prevents its grant under the rules of docs/engine.md section 3 (the blocker;
+ * without NODLCKBLK):
+ *   - a granted lock whose grmode is incompatible with the waiter's requested mode (and with
+ *     its alternate mode, ALTPR/ALTCW, if it has one);
+ *   - a converting lock whose grmode is incompatible likewise (unless it has CONVDEADLK: it
+ *     may be demoted to NL while it waits);
+ *   - unless the waiter has NOORDER, a lock the queue order puts before it: any converting
+ *     lock for a waiting request, a converting lock ahead of a conversion, a waiting lock ahead
+ *     of a waiting request.
+ * lasting: the blocker keeps blocking in every state it can reach while its owner makes no
+ * move: it is granted, or pending with a requested (and alternate) mode incompatible with the
+ * waiter's. Otherwise the blocker blocks only while it is itself still pending.
+ * Every lock carries a stamp that changes whenever its state changes (queued, granted,
+ * converted, demoted, reverted, adopted, orphaned): an edge whose two stamps are unchanged
+ * existed all the time in between. Orphans never wait; they can block.
+ */
+struct eng_wait_lock {
+    uint64_t lkid;
+    uint64_t stamp;
+    int8_t grmode, rqmode;
+    uint8_t state; /* enum eng_lock_state */
+    bool orphan;
+    uint32_t flags;
+    struct eng_owner owner;
+    uint64_t xid;
+};
+
+struct eng_wait {
+    struct eng_wait_lock waiter, blocker;
+    bool lasting;
+    uint64_t parent_lkid; /* the resource: its parent lock (0 = a root resource) and name */
+    uint16_t namelen;
+    const uint8_t *name; /* valid during the callback */
+};
+
+/* Called once per edge, the edges of one waiter together; return false to stop. The callback
+ * must not change the engine. */
+typedef bool (*eng_wait_fn)(void *arg, const struct eng_wait *w);
+
+/* Every edge of the engine; returns how many were passed to fn. */
+size_t eng_query_waits(const struct eng *e, eng_wait_fn fn, void *arg);
+
+/* The edges of one pending request. RDLM_E_NOLOCK if lkid is unknown; RDLM_OK otherwise (no
+ * call when it is granted, excluded, or blocked by nothing the rules count). */
+int eng_query_blockers(const struct eng *e, uint64_t lkid, eng_wait_fn fn, void *arg);
 
 /* Counts, for tests and memory benchmarks. */
 size_t eng_resource_count(const struct eng *e);

@@ -148,6 +148,7 @@ void eng_grant(struct eng *e, struct eng_lock *l, const uint8_t *lvb, struct eng
         eng_lvb_write(e, r, lvb, out);
 
     l->grmode = l->rqmode;
+    eng_stamp(l);
     l->highbast = RDLM_MODE_NL;
     l->bits &= (uint8_t) ~(LB_SAVED_LVB | LB_SAVED_BAST);
     eng_timer_disarm(e, l);
@@ -273,6 +274,7 @@ restart:
             if (l->flags & RDLM_LKF_CONVDEADLK) {
                 l->grmode = RDLM_MODE_NL;
                 l->sbflags |= RDLM_SBF_DEMOTED;
+                eng_stamp(l);
                 goto restart;
             }
             if (l->flags & RDLM_LKF_NODLCKWT)

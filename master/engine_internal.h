@@ -10,7 +10,8 @@
  *   engine_query.c    queries and action lists
  *
  * Memory: a lock is 64 bytes from a pool (plus 8 for its hash bucket); its rarely used fields
- * (parent, children, timer, xid, hint, a saved LVB) live in an extension allocated on demand.
+ * (parent, children, timer, xid, hint, a saved LVB, the high bits of its stamp) live in an
+ * extension allocated on demand.
  * A resource is 66 bytes plus its name, malloc'd; its LVB is allocated on first write.
  */
 #ifndef RDLM_MASTER_ENGINE_INTERNAL_H
@@ -27,6 +28,7 @@ enum { Q_GRANTED = 0, Q_CONVERTING = 1, Q_WAITING = 2, Q_COUNT = 3 };
 #define LB_ORPHAN     0x02u /* owner died, lock kept (PERSISTENT) */
 #define LB_SAVED_BAST 0x04u /* has_bast before the pending conversion */
 #define LB_SAVED_LVB  0x08u /* ext->lvb holds the caller's LVB for a queued write-path grant */
+#define LB_NOSTAMP    0x10u /* the stamp could not be kept (no memory at a wrap): never reported */
 
 struct eng_lock;
 
@@ -45,6 +47,7 @@ struct eng_lock_ext {
     uint64_t hint;             /* given to locks this request blocks */
     uint64_t saved_hint;       /* hint before the pending conversion */
     uint8_t lvb[RDLM_LVB_LEN]; /* caller's LVB for a queued write-path grant */
+    uint64_t stamp_hi;         /* wraps of eng_lock.stamp */
 };
 
 struct eng_lock {
@@ -61,7 +64,9 @@ struct eng_lock {
     uint8_t state;            /* enum eng_lock_state */
     uint8_t sbflags;          /* DEMOTED / ALTMODE not yet reported */
     uint8_t bits;             /* LB_* */
+    uint16_t stamp;           /* low bits of the lock's change count (eng_stamp) */
 };
+_Static_assert(sizeof(void *) != 8 || sizeof(struct eng_lock) == 64, "a lock is 64 bytes");
 
 struct eng_lvb {
     uint64_t seq;
@@ -102,6 +107,7 @@ struct eng {
     uint64_t now_cs;             /* the clock */
     struct eng_res **touched;    /* resources affected by a purge, in order */
     size_t touched_n, touched_cap;
+    uint16_t stamp_seed; /* first stamp of the next new lock */
 };
 
 /* engine_tables.c */
@@ -143,6 +149,22 @@ const struct eng_owner *eng_owner_of(const struct eng *e, const struct eng_lock 
 void eng_timer_arm(struct eng *e, struct eng_lock *l, uint32_t timeout_cs);
 void eng_timer_disarm(struct eng *e, struct eng_lock *l);
 void eng_touch(struct eng *e, struct eng_res *r);
+
+/*
+ * The stamp: a per-lock count of state changes (queued, granted, converted, demoted, reverted,
+ * adopted, orphaned), 16 bits in the lock and the wraps in its extension, so that a deadlock
+ * search can prove a lock did not change between two looks (docs/protocol.md section 5).
+ */
+void eng_stamp_wrap(struct eng_lock *l);
+static inline void eng_stamp(struct eng_lock *l)
+{
+    if (++l->stamp == 0)
+        eng_stamp_wrap(l);
+}
+static inline uint64_t eng_lock_stamp(const struct eng_lock *l)
+{
+    return ((l->ext ? l->ext->stamp_hi : 0) << 16) | l->stamp;
+}
 size_t eng_collect_locks(const struct eng *e,
                          bool (*pick)(const struct eng *, const struct eng_lock *, const void *),
                          const void *arg, struct eng_lock ***out);

@@ -15,6 +15,7 @@ void eng_revert(struct eng *e, struct eng_lock *l)
     if (l->state == ENG_LKS_CONVERTING)
         eng_lock_move(l, ENG_LKS_GRANTED, false);
     l->rqmode = l->grmode;
+    eng_stamp(l);
     if (l->bits & LB_SAVED_BAST)
         l->bits |= LB_HAS_BAST;
     else
@@ -277,6 +278,7 @@ static void purge_granted(struct eng *e, uint32_t owner, struct eng_actions *out
         if (l->flags & RDLM_LKF_PERSISTENT) {
             l->bits |= LB_ORPHAN;
             l->bits &= (uint8_t)~LB_HAS_BAST;
+            eng_stamp(l);
         } else {
             remove_silently(e, l, out);
         }

@@ -127,6 +127,7 @@ static int adopt_orphan(struct eng *e, struct eng_res *r, const struct eng_req *
     found->flags = q->flags & ~RDLM_LKF_ORPHAN;
     found->bits &= (uint8_t)~LB_ORPHAN;
     set_bast_bit(found, q->has_bast);
+    eng_stamp(found);
     if (found->ext) {
         found->ext->xid = q->xid;
         found->ext->hint = q->hint;
@@ -260,6 +261,7 @@ static void start_conversion(struct eng_lock *l, const struct eng_req *q)
     set_bast_bit(l, q->has_bast);
     l->flags = q->flags;
     l->rqmode = q->mode;
+    eng_stamp(l);
 }
 
 /* Queue the conversion (step 4). */
@@ -284,6 +286,7 @@ static bool convert_deadlock(struct eng *e, struct eng_lock *l, const struct eng
     if (q->flags & RDLM_LKF_CONVDEADLK) {
         l->grmode = RDLM_MODE_NL;
         l->sbflags |= RDLM_SBF_DEMOTED;
+        eng_stamp(l);
         eng_converting_pass(e, l->res, out, NULL, NULL);
         if (eng_grantable(l, true)) {
             eng_grant(e, l, q->lvb, out);

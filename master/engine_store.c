@@ -220,6 +220,7 @@ struct eng_lock *eng_lock_new(struct eng *e, uint64_t lkid, struct eng_res *r, u
     l->grmode = RDLM_MODE_IV;
     l->rqmode = RDLM_MODE_IV;
     l->highbast = RDLM_MODE_NL;
+    l->stamp = e->stamp_seed++; /* a new lock with an old id does not look like the old one */
     lock_hash_add(e, l);
     e->lock_count++;
     e->owners[owner].nlocks++;
@@ -238,6 +239,14 @@ struct eng_lock_ext *eng_lock_ext(struct eng_lock *l)
     if (!l->ext)
         l->ext = calloc(1, sizeof(*l->ext));
     return l->ext;
+}
+
+void eng_stamp_wrap(struct eng_lock *l)
+{
+    if (eng_lock_ext(l))
+        l->ext->stamp_hi++;
+    else
+        l->bits |= LB_NOSTAMP; /* its stamp may repeat: a search never relies on it */
 }
 
 /* Unlink l from its parent's sublock list. */
@@ -281,6 +290,7 @@ void eng_q_add(struct eng_res *r, int q, struct eng_lock *l, bool head)
 {
     struct eng_lock *h = r->q[q];
 
+    eng_stamp(l); /* every queue change is a state change */
     if (!h) {
         l->qnext = l->qprev = l;
         r->q[q] = l;

@@ -246,6 +246,7 @@ void mres_free(struct shard *s, struct mres *r)
     free(r->awaiting);
     free(r->holds);
     free(r->hold_client);
+    free(r->rec);
     free(r);
 }
 

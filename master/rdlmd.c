@@ -164,5 +164,5 @@ int main(int argc, char **argv)
         shard_join(&d.shards[i]);
     log_msg("stopped");
     free_daemon(&d);
-    return started < d.nshards ? 1 : 0;
+    return started < d.nshards ? 1 : atomic_load(&d.exit_status);
 }

@@ -111,7 +111,8 @@ static void route_actions(struct shard *s, struct mls *ls, const struct mres *r,
             complete_slot(s, a->lkid == lkid ? r : lock_root(ls, a), &mc);
             if (c)
                 send_completion(s, c, &mc);
-            if (a->mode == RDLM_MODE_IV || a->op == ENG_OP_UNLOCK)
+            /* the lock ended (an ABORTED request is followed by its unlock's completion) */
+            if ((a->mode == RDLM_MODE_IV && a->status != RDLM_E_ABORTED) || a->op == ENG_OP_UNLOCK)
                 u64map_del(&s->lock_client, a->lkid);
         }
     }
@@ -196,6 +197,8 @@ static void engine_request(struct shard *s, struct mclient *c, struct mres *r,
         u64map_put(&s->lock_client, q->lkid, c->id); /* the converter gets its completions */
     }
     route_actions(s, ls, r, q->lkid);
+    if (st == RDLM_OK)
+        deadlock_note_wait(s, ls, q->lkid); /* if it queued: when its wait began */
     after_engine(s, r);
 }
 
@@ -253,7 +256,7 @@ static int counts_request(struct shard *s, struct mclient *c, struct mres *r,
     int op = rdlm_lvbop[own + 1][q->mode];
     struct msg_complete mc = {.lkid = q->lkid, .op = ENG_OP_REQUEST};
 
-    if ((q->flags & ~COUNTS_OK_FLAGS) || q->group)
+    if ((q->flags & ~COUNTS_OK_FLAGS) || q->group || q->xid) /* xid: the deadlock owner */
         return COUNTS_NEED_SLOW;
     if (conv && own < RDLM_MODE_NL)
         return COUNTS_BOGUS;
@@ -336,6 +339,8 @@ void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m
     int rc;
 
     if (!check_ls(s, c, m, q->lkid, ENG_OP_REQUEST))
+        return;
+    if (recover_hold_request(s, c, m))
         return;
     s->stats.requests++;
     if (q->parent || (conv && engine_knows(c->ls, q->lkid))) {

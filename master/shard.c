@@ -33,10 +33,16 @@ void log_msg(const char *fmt, ...)
     va_list ap;
     char line[512];
 
+    struct timespec ts;
+    struct tm tm;
+
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    fprintf(stderr, "rdlmd: %s\n", line);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    fprintf(stderr, "%02d:%02d:%02d.%03ld rdlmd: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+            ts.tv_nsec / 1000000, line);
 }
 
 struct mclient *client_by_id(struct shard *s, uint32_t id)
@@ -103,10 +109,14 @@ int send_reply(struct shard *s, struct mclient *c, uint64_t reqid, uint8_t statu
 
 /* ---- connections ---- */
 
-static void send_shard_info(struct shard *s, struct mclient *c)
+/* What a client needs for one-sided operations, and the view it must place resources by.
+ * Held back until the daemon has joined (it does not know the view before). */
+void send_shard_info(struct shard *s, struct mclient *c)
 {
     struct proto_msg m = {0};
     struct rt_rdesc w, l;
+    uint32_t epoch;
+    uint64_t masters, mask = membership_mask(s->d, &epoch, &masters);
 
     rt_mr_rdesc(s->words_mr, &w);
     rt_mr_rdesc(s->lvbs_mr, &l);
@@ -114,7 +124,9 @@ static void send_shard_info(struct shard *s, struct mclient *c)
     m.u.shard_info = (struct msg_shard_info){
         .node = s->node,
         .shard = (uint16_t)s->index,
-        .epoch = atomic_load(&s->d->epoch),
+        .epoch = epoch,
+        .view_mask = mask,
+        .masters_mask = masters,
         .words_addr = w.addr,
         .lvbs_addr = l.addr,
         .words_rkey = w.rkey,
@@ -123,6 +135,8 @@ static void send_shard_info(struct shard *s, struct mclient *c)
         .lvbs_len = l.len,
         .nslots = s->nslots,
     };
+    c->info_sent = true;
+    c->info_epoch = epoch;
     send_msg(s, c, &m);
 }
 
@@ -166,21 +180,44 @@ static void client_accept(struct shard *s, const struct rt_completion *ev)
         s->stats.malformed++;
     } else {
         c = shard_add_conn(s, ev->conn, &hello);
+        if (c)
+            c->up = true;
     }
     if (!c) {
         rt_close(ev->conn);
         return;
     }
-    if (c->hello.role == ROLE_CLIENT)
+    if (c->hello.role == ROLE_CLIENT && atomic_load(&s->d->excluded))
+        c->closing = true;
+    else if (c->hello.role == ROLE_CLIENT && atomic_load(&s->d->joined))
         send_shard_info(s, c);
+    else if (c->hello.role == ROLE_CLIENT)
+        s->held_infos++;
+}
+
+/* Clients that connected before the daemon joined get their SHARD_INFO now. */
+static void send_held_infos(struct shard *s)
+{
+    if (!s->held_infos || !atomic_load(&s->d->joined) || atomic_load(&s->d->excluded))
+        return;
+    s->held_infos = 0;
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        struct mclient *c = s->clients[i];
+        if (c && !c->closing && c->hello.role == ROLE_CLIENT && !c->info_sent)
+            send_shard_info(s, c);
+    }
 }
 
 static void client_close(struct shard *s, struct mclient *c)
 {
-    if (c->hello.role == ROLE_CLIENT)
+    if (c->hello.role == ROLE_CLIENT) {
+        recover_client_gone(s, c);
         serve_client_gone(s, c);
-    if (c->member >= 0)
-        membership_conn_gone(s, c);
+    }
+    if (c->hello.role == ROLE_DAEMON)
+        membership_daemon_gone(s, c);
+    if (c->hello.role == ROLE_PEER)
+        deadlock_conn_gone(s, c);
     s->clients[c->id] = NULL;
     rt_close(c->conn);
     free(c);
@@ -206,15 +243,29 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
         c->ls = mls_get(s, m->u.ls_open.name, m->u.ls_open.namelen);
         if (!c->ls)
             c->closing = true;
+        else if (m->u.ls_open.flags & LSO_HOME)
+            recover_home_open(s, c);
+        break;
+    case MSG_RECOVER_LOCKS:
+        recover_locks(s, c, m);
+        break;
+    case MSG_RECOVER_END:
+        recover_end(s, c, m);
+        break;
+    case MSG_RECOVER_DONE:
+        recover_home_done(s, c, m);
         break;
     case MSG_REQUEST:
-        serve_request(s, c, m);
+        if (!recover_frozen(s, c, m))
+            serve_request(s, c, m);
         break;
     case MSG_UNLOCK:
-        serve_unlock(s, c, m);
+        if (!recover_frozen(s, c, m))
+            serve_unlock(s, c, m);
         break;
     case MSG_CANCEL:
-        serve_cancel(s, c, m);
+        if (!recover_frozen(s, c, m))
+            serve_cancel(s, c, m);
         break;
     case MSG_HOLD_REPORT:
         transition_report(s, c, m);
@@ -228,7 +279,15 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
     case MSG_DUMP:
     case MSG_STATUS:
     case MSG_LS_LIST:
+    case MSG_DL_LIST:
         ctl_handle(s, c, m);
+        break;
+    case MSG_DL_QUERY:
+    case MSG_DL_EDGES:
+    case MSG_DL_CONFIRM:
+    case MSG_DL_CONFIRMED:
+    case MSG_DL_CANCEL:
+        deadlock_msg(s, c, m);
         break;
     default: /* a type only a master sends */
         log_msg("shard %u: unexpected %s from %s; closing it", s->index,
@@ -260,6 +319,10 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
     default: /* one-sided completions and connects: the shard posts none but heartbeats' */
         if (ev->type == RT_EV_CONNECTED && ev->status != RT_OK && c)
             c->closing = true;
+        else if (ev->type == RT_EV_CONNECTED && c) {
+            c->up = true;
+            deadlock_conn_up(s, c);
+        }
         break;
     }
 }
@@ -285,6 +348,9 @@ static void periodic(struct shard *s)
     }
     if (s->index == 0)
         membership_tick(s, now);
+    send_held_infos(s);
+    recover_tick(s, now);
+    deadlock_tick(s, now);
 }
 
 static void *shard_main(void *arg)
@@ -339,6 +405,8 @@ void shard_join(struct shard *s)
 {
     pthread_join(s->thread, NULL);
     rt_listener_close(s->listener);
+    recover_free(s);
+    deadlock_free(s);
     shard_tables_free(s);
     rt_ctx_destroy(s->ctx);
     eng_actions_free(&s->acts);

@@ -80,7 +80,7 @@ void transition_park(struct shard *s, struct mres *r, uint32_t client, const voi
     r->parked_tail = p;
 }
 
-static int add_hold(struct mres *r, uint32_t client, const struct msg_hold *h)
+int transition_add_hold(struct mres *r, uint32_t client, const struct msg_hold *h)
 {
     if (r->nholds == r->holds_cap) {
         uint32_t cap = r->holds_cap ? 2 * r->holds_cap : 8;
@@ -108,7 +108,7 @@ void transition_report(struct shard *s, struct mclient *c, const struct proto_ms
     if (!r || r->state != RS_TRANSITION || r->ls != c->ls)
         return; /* stale: the slot moved on */
     for (unsigned i = 0; i < h->n; i++)
-        add_hold(r, c->id, &h->holds[i]);
+        transition_add_hold(r, c->id, &h->holds[i]);
     if (!h->last)
         return;
     for (uint32_t i = 0; i < r->ninterest; i++)
@@ -135,10 +135,11 @@ static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDL
             .flags = h->flags,
             .hint = h->hint,
             .has_bast = h->has_bast,
+            .xid = h->xid,
         };
         if (!c)
             continue;
-        q.owner = client_owner(c, 0);
+        q.owner = client_owner(c, h->group);
         if (eng_install_granted(r->ls->e, &q) != RDLM_OK)
             continue;
         u64map_put(&s->lock_client, h->lkid, c->id);
@@ -211,6 +212,24 @@ static void finish(struct shard *s, struct mres *r)
     transition_maybe_fast(s, r);
 }
 
+/* A resource rebuilt after its master was lost (recover.c): the reports are in and decide
+ * the LVB (lvb_status: enum eng_lvb_status); the word is new, so there are no counts to
+ * compare the reports with. */
+void transition_finish_rebuilt(struct shard *s, struct mres *r, uint8_t lvb_status, uint64_t seq,
+                               const uint8_t *lvb)
+{
+    uint32_t per_mode[RDLM_MODE_COUNT];
+
+    install_holds(s, r, per_mode);
+    if (lvb_status != ENG_LVB_NONE)
+        eng_set_lvb(r->ls->e, r->name, r->namelen, lvb_status, seq, lvb);
+    r->state = RS_SLOW;
+    serve_sync_word(s, r);
+    replay_parked(s, r);
+    serve_sync_word(s, r);
+    transition_maybe_fast(s, r);
+}
+
 void transition_client_gone(struct shard *s, struct mres *r, uint32_t client)
 {
     struct parked **pp = &r->parked_head;
@@ -256,7 +275,7 @@ static bool lock_is_plain(const struct eng_lock_info *li)
 {
     return !(li->flags & (RDLM_LKF_PERSISTENT | RDLM_LKF_PERSIST_RES)) && !li->orphan &&
            li->owner.kind == ENG_OWNER_PROCESS && li->parent_lkid == 0 &&
-           li->state == ENG_LKS_GRANTED;
+           li->state == ENG_LKS_GRANTED && li->xid == 0; /* a hold report has no xid */
 }
 
 /* The granted locks of r if all are plain and fit in the word; NULL (and *n = -1) if not. */

@@ -187,6 +187,8 @@ static int write_config(struct up *u)
             "; written by rdlmctl up; see docs/operations.md\n[cluster]\nname = local\n"
             "transport = %s\nshards = %u\n",
             u->o->transport, u->o->shards);
+    if (u->o->deadlock_wait_ms)
+        fprintf(f, "deadlock_wait_ms = %u\n", u->o->deadlock_wait_ms);
     for (unsigned i = 1; i <= u->o->nodes; i++) {
         fprintf(f, "\n[node %u]\naddress = %s\nport = %u\n", i, u->addr, node_port(u, i));
         if (u->device[0])

@@ -105,6 +105,11 @@ int rdlm_ctl_lockspaces(const struct rdlm_cluster_config *cfg, FILE *out)
     return ask_all(cfg, MSG_LS_LIST, out);
 }
 
+int rdlm_ctl_deadlocks(const struct rdlm_cluster_config *cfg, FILE *out)
+{
+    return ask_all(cfg, MSG_DL_LIST, out);
+}
+
 int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const char *resource,
                   FILE *out)
 {

@@ -17,6 +17,8 @@
 int rdlm_ctl_status(const struct rdlm_cluster_config *cfg, FILE *out);
 /* Every lockspace known to the cluster, with its resource counts per node. */
 int rdlm_ctl_lockspaces(const struct rdlm_cluster_config *cfg, FILE *out);
+/* The deadlocks every shard resolved (cycle, victim), from its ring of recent ones. */
+int rdlm_ctl_deadlocks(const struct rdlm_cluster_config *cfg, FILE *out);
 /* One resource at its master: mode of the lock word, queues, LVB, interest set. */
 int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const char *resource,
                   FILE *out);

@@ -14,11 +14,12 @@
 #define LC_DOWN_TIMEOUT 5000  /* ms between SIGTERM and SIGKILL */
 
 struct lc_up_opts {
-    unsigned nodes;        /* 1..LC_MAX_NODES */
-    const char *transport; /* tcp | rdma | auto */
-    unsigned shards;       /* per node, 1..64 */
-    const char *dir;       /* NULL = lc_default_dir() */
-    unsigned base_port;    /* 0 = find a free range */
+    unsigned nodes;            /* 1..LC_MAX_NODES */
+    const char *transport;     /* tcp | rdma | auto */
+    unsigned shards;           /* per node, 1..64 */
+    const char *dir;           /* NULL = lc_default_dir() */
+    unsigned base_port;        /* 0 = find a free range */
+    unsigned deadlock_wait_ms; /* 0 = the cluster file's default */
 };
 
 /* Return 0 on success, 1 on failure (already reported on stderr). */

@@ -1,6 +1,6 @@
 /*
  * master/tools/rdlmctl.c - the operator's command: start/stop a local cluster (up, down) and
- * ask running daemons (status, lockspaces, dump).  Usage: rdlmctl --help, and
+ * ask running daemons (status, lockspaces, dump, deadlocks).  Usage: rdlmctl --help, and
  * docs/operations.md.  Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <getopt.h>
@@ -19,6 +19,7 @@ static const char usage[] =
     "\n"
     "Local clusters (every node on this host):\n"
     "  up N [--transport tcp|rdma|auto] [--shards S] [--dir DIR] [--base-port P]\n"
+    "       [--deadlock-wait MS]\n"
     "        start N rdlmd processes in the background; write DIR/cluster.ini, and\n"
     "        DIR/node-I.log and DIR/node-I.pid per node; print the RDLM_CONFIG to export\n"
     "  down [--dir DIR]\n"
@@ -28,6 +29,7 @@ static const char usage[] =
     "  status                         every node: up/down, epoch, shards, load\n"
     "  lockspaces                     the lockspaces of the cluster\n"
     "  dump LOCKSPACE RESOURCE        one resource at its master: lock word, queues, LVB\n"
+    "  deadlocks                      the deadlocks each shard resolved: cycle, victim\n"
     "\n"
     "Options:\n"
     "  --dir DIR          local cluster directory (default $XDG_RUNTIME_DIR/rdlm, else\n"
@@ -38,6 +40,7 @@ static const char usage[] =
     "  --transport T      tcp, rdma or auto (default tcp)\n"
     "  --shards S         shards per node, 1..64 (default 1)\n"
     "  --base-port P      first port (default: the first free range from 7401)\n"
+    "  --deadlock-wait MS deadlock_wait_ms of the cluster file (default 1000)\n"
     "  -h, --help         this text\n"
     "\n"
     "Environment: RDLMD (the rdlmd binary; default: next to rdlmctl), RDLM_CONFIG.\n";
@@ -45,7 +48,7 @@ static const char usage[] =
 struct args {
     const char *cmd;
     const char *dir, *config, *transport;
-    unsigned shards, base_port;
+    unsigned shards, base_port, deadlock_wait_ms;
     int up_only; /* an option only `up` takes was given */
     char **pos;
     int npos;
@@ -91,6 +94,11 @@ static int parse_option(struct args *a, int c, const char *arg)
         return parse_uint(arg, 1, 65535, &a->base_port)
                    ? bad_usage("--base-port must be 1..65535:", arg)
                    : 0;
+    case 'w':
+        a->up_only = 1;
+        return parse_uint(arg, 1, 3600000, &a->deadlock_wait_ms)
+                   ? bad_usage("--deadlock-wait must be 1..3600000 (ms):", arg)
+                   : 0;
     default:
         return bad_usage("unknown option", NULL);
     }
@@ -105,6 +113,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"transport", required_argument, NULL, 't'},
         {"shards", required_argument, NULL, 's'},
         {"base-port", required_argument, NULL, 'p'},
+        {"deadlock-wait", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -135,7 +144,7 @@ static int cmd_up(const struct args *a)
         return bad_usage("up takes the number of nodes: rdlmctl up N", NULL);
     if (parse_uint(a->pos[0], 1, LC_MAX_NODES, &n) < 0)
         return bad_usage("the number of nodes must be 1..64, not", a->pos[0]);
-    struct lc_up_opts o = {n, a->transport, a->shards, a->dir, a->base_port};
+    struct lc_up_opts o = {n, a->transport, a->shards, a->dir, a->base_port, a->deadlock_wait_ms};
     return lc_up(&o);
 }
 
@@ -178,6 +187,8 @@ static int cmd_query(const struct args *a)
         rc = rdlm_ctl_status(&cfg, stdout);
     else if (strcmp(a->cmd, "lockspaces") == 0)
         rc = rdlm_ctl_lockspaces(&cfg, stdout);
+    else if (strcmp(a->cmd, "deadlocks") == 0)
+        rc = rdlm_ctl_deadlocks(&cfg, stdout);
     else
         rc = rdlm_ctl_dump(&cfg, a->pos[0], a->pos[1], stdout);
     rdlm_config_free(&cfg);
@@ -200,10 +211,12 @@ int main(int argc, char **argv)
     if (strcmp(a.cmd, "up") == 0)
         return cmd_up(&a);
     if (a.up_only)
-        return bad_usage("--transport, --shards and --base-port are options of up", NULL);
+        return bad_usage("--transport, --shards, --base-port and --deadlock-wait are options of up",
+                         NULL);
     if (strcmp(a.cmd, "down") == 0)
         return a.npos ? bad_usage("down takes no arguments", NULL) : lc_down(a.dir);
-    if (!strcmp(a.cmd, "status") || !strcmp(a.cmd, "lockspaces") || !strcmp(a.cmd, "dump"))
+    if (!strcmp(a.cmd, "status") || !strcmp(a.cmd, "lockspaces") || !strcmp(a.cmd, "dump") ||
+        !strcmp(a.cmd, "deadlocks"))
         return cmd_query(&a);
     return bad_usage("unknown command", a.cmd);
 }

@@ -50,3 +50,42 @@ $(CLUSTER_DIR)/test_cluster_rdma: $(CLUSTER_DIR)/test_cluster
 	@printf '#!/bin/sh\nRDLM_CLUSTER_TRANSPORT=rdma RDLM_CLUSTER_PROCS=3 RDLM_CLUSTER_ONLY="fast|nofast" exec "%s/tests/cluster/run_cluster_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	@chmod +x $@
 endif
+
+# Node failure under load (run_recovery_test.sh): a node and its clients killed per round,
+# recovery time, LVB recovery rules, checker over all logs.
+ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
+$(eval $(call c_program,tests/cluster/recovery_probe,tests/cluster/recovery_probe.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
+TESTS += $(CLUSTER_DIR)/test_recovery
+$(CLUSTER_DIR)/test_recovery: tests/cluster/run_recovery_test.sh $(CLUSTER_DIR)/workload $(CLUSTER_DIR)/checker $(CLUSTER_DIR)/recovery_probe $(CLUSTER_DAEMON) tests/cluster/module.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/cluster/run_recovery_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+# A network partition made with network namespaces (run_partition_test.sh; SKIP without root).
+TESTS += $(CLUSTER_DIR)/test_partition
+$(CLUSTER_DIR)/test_partition: tests/cluster/run_partition_test.sh $(CLUSTER_DIR)/workload $(CLUSTER_DIR)/checker $(CLUSTER_DIR)/recovery_probe $(CLUSTER_DAEMON) tests/cluster/module.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/cluster/run_partition_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+PROGRAMS += $(CLUSTER_DIR)/test_recovery_rdma
+SOFTROCE_SUITES += $(CLUSTER_DIR)/test_recovery_rdma
+$(CLUSTER_DIR)/test_recovery_rdma: $(CLUSTER_DIR)/test_recovery
+	@printf '#!/bin/sh\nRDLM_CLUSTER_TRANSPORT=rdma RDLM_RECOVERY_ROUNDS=2 RDLM_RECOVERY_PROCS=3 exec "%s/tests/cluster/run_recovery_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+endif
+
+# The deadlock search end to end (test_deadlock.sh + deadlock_client.c): planted cycles of two
+# and three owners across masters, transactions (xid), conversion deadlock, a long wait that
+# is none, NODLCKWT/NODLCKBLK, rdlmctl deadlocks. test_deadlock_rdma: the same on rxe.
+ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
+$(eval $(call c_program,tests/cluster/deadlock_client,tests/cluster/deadlock_client.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
+TESTS += $(CLUSTER_DIR)/test_deadlock
+$(CLUSTER_DIR)/test_deadlock: tests/cluster/test_deadlock.sh $(CLUSTER_DIR)/deadlock_client $(CLUSTER_DAEMON) tests/cluster/module.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/cluster/test_deadlock.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+PROGRAMS += $(CLUSTER_DIR)/test_deadlock_rdma
+SOFTROCE_SUITES += $(CLUSTER_DIR)/test_deadlock_rdma
+$(CLUSTER_DIR)/test_deadlock_rdma: $(CLUSTER_DIR)/test_deadlock
+	@printf '#!/bin/sh\nRDLM_DEADLOCK_TRANSPORT=rdma RDLM_DEADLOCK_WAIT_MS=1000 DL_BOUND_MS=4000 exec "%s/tests/cluster/test_deadlock.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+endif

@@ -1,8 +1,10 @@
 # tests/common/: cmocka tests of the cluster file (common/config.c), placement
-# (common/placement.c) and the daemon's topology helpers (master/topology.c), and a script
-# test of `rdlmctl up/down` with a fake daemon (test_rdlmctl.sh).
+# (common/placement.c), the deadlock-search messages (common/proto.c, test_proto_dl) and the
+# daemon's topology helpers (master/topology.c), and a script test of `rdlmctl up/down` with a
+# fake daemon (test_rdlmctl.sh).
 $(eval $(call c_program,tests/common/test_config,tests/common/test_config.c,$(BUILD)/librdlmcommon.a,-lcmocka -linih,TESTS))
 $(eval $(call c_program,tests/common/test_placement,tests/common/test_placement.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
+$(eval $(call c_program,tests/common/test_proto_dl,tests/common/test_proto_dl.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_topology,tests/common/test_topology.c master/topology.c,,-lcmocka -lhwloc,TESTS))
 
 # run-tests runs each test with no arguments: a two-line wrapper hands the script the build
