@@ -17,7 +17,8 @@
 
 #include "master/engine.h"
 
-#define SYNC_TIMEOUT_MS (-1)
+#define SYNC_TIMEOUT_MS         (-1)
+#define CANCEL_RECOVERY_WAIT_NS (30ull * 1000 * 1000 * 1000)
 
 struct clock *lock_find(struct rdlm_ls *ls, uint64_t lkid)
 {
@@ -327,7 +328,6 @@ static int do_lock(struct rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_
     l->xid = ext ? ext->xid : 0;
     l->timeout_cs = ext ? ext->timeout_cs : 0;
     l->rd_id = ext ? ext->rd_id : 0;
-    l->cancel_at_recovery = false;
     if (!conv)
         l->group = ext ? ext->group : 0;
     ls->stats.requests++;
@@ -420,11 +420,24 @@ int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lk
 
 /* ---- cancel ---- */
 
+/* The master of l is lost: drive progress (recovery runs there) until a view has placed
+ * the request on its new master, the request ended, or RECOVERY_WAIT passed. */
+static void wait_for_new_master(struct rdlm_ls *ls, uint64_t lkid)
+{
+    uint64_t start = mono_ns();
+    struct clock *l;
+    bool never = false;
+
+    while ((l = lock_find(ls, lkid)) && l->pending && lost_master(ls, l) && !ls->broken &&
+           mono_ns() - start < CANCEL_RECOVERY_WAIT_NS)
+        wait_until(ls, &never, 10);
+}
+
 static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool deadlock)
 {
     struct clock *l = lock_find(ls, lkid);
     struct proto_msg m = {0}, *reply;
-    int st;
+    int st = RDLM_E_NOTCONN;
 
     if (!l)
         return RDLM_E_NOLOCK;
@@ -435,22 +448,22 @@ static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool dea
         return RDLM_E_NOMEM;
     m.hdr.type = MSG_CANCEL;
     m.u.cancel = (struct msg_cancel){lkid, flags, deadlock};
-    /* The master may be lost before or while it answers; a recovery may even run (and re-send
-     * the request to the new master) while we wait: then ask the new master. */
+    /* The master may be lost before or while it answers: then the request is re-sent to its
+     * new master by the recovery, and the cancel goes there (a grant that was already on its
+     * way from the lost master wins: CANCELGRANT, as for any cancel that comes too late). */
     for (int tries = 0; tries < 3; tries++) {
+        wait_for_new_master(ls, lkid);
+        l = lock_find(ls, lkid);
+        if (!l || !l->pending || ls->broken)
+            break;
         st = lost_master(ls, l) || request_reply(ls, l->res->cc, &m, reply, -1) < 0
                  ? RDLM_E_NOTCONN
                  : reply->u.reply.status;
-        if (st != RDLM_E_NOTCONN || ls->broken || !(l = lock_find(ls, lkid)) || !l->pending)
+        if (st != RDLM_E_NOTCONN)
             break;
-        if (lost_master(ls, l) && !deadlock) {
-            l->cancel_at_recovery = true; /* completes as cancelled once the view is known */
-            st = RDLM_OK;
-            break;
-        }
     }
     free(reply);
-    if (st == RDLM_E_NOTCONN && !ls->broken && !(l = lock_find(ls, lkid)))
+    if (st == RDLM_E_NOTCONN && !ls->broken && (!(l = lock_find(ls, lkid)) || !l->pending))
         st = RDLM_E_CANCELGRANT; /* it completed meanwhile */
     return st;
 }
