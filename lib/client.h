@@ -78,6 +78,8 @@ struct clock { /* one of this handle's locks */
     uint64_t xid;               /* of the last request (re-sent after a recovery) */
     uint32_t timeout_cs, rd_id; /* likewise */
     bool resend;                /* its master was lost: send the pending request again */
+    bool cancel_accepted;       /* a master accepted a cancel of the pending request: if that master
+                                   is lost before its CANCELED arrives, recovery completes it so */
     bool has_lvb_copy;          /* lvb_copy is the value this lock last read or wrote */
     uint64_t lvb_copy_seq;
     uint8_t lvb_copy[RDLM_LVB_LEN]; /* for the new master's LVB recovery */

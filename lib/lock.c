@@ -326,6 +326,7 @@ static int do_lock(struct rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_
     l->rqmode = (int8_t)mode;
     l->hint = ext ? ext->hint : 0;
     l->xid = ext ? ext->xid : 0;
+    l->cancel_accepted = false;
     l->timeout_cs = ext ? ext->timeout_cs : 0;
     l->rd_id = ext ? ext->rd_id : 0;
     if (!conv)
@@ -421,14 +422,16 @@ int rdlm_unlock(rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lk
 /* ---- cancel ---- */
 
 /* The master of l is lost: drive progress (recovery runs there) until a view has placed
- * the request on its new master, the request ended, or RECOVERY_WAIT passed. */
+ * the request on its new master and it was re-sent there (a recovery in another thread
+ * lets this one run while it waits for replies), the request ended, or the wait passed. */
 static void wait_for_new_master(struct rdlm_ls *ls, uint64_t lkid)
 {
     uint64_t start = mono_ns();
     struct clock *l;
     bool never = false;
 
-    while ((l = lock_find(ls, lkid)) && l->pending && lost_master(ls, l) && !ls->broken &&
+    while ((l = lock_find(ls, lkid)) && l->pending &&
+           (lost_master(ls, l) || l->resend || ls->in_recovery) && !ls->broken &&
            mono_ns() - start < CANCEL_RECOVERY_WAIT_NS)
         wait_until(ls, &never, 10);
 }
@@ -465,6 +468,8 @@ static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool dea
     free(reply);
     if (st == RDLM_E_NOTCONN && !ls->broken && (!(l = lock_find(ls, lkid)) || !l->pending))
         st = RDLM_E_CANCELGRANT; /* it completed meanwhile */
+    if (st == RDLM_OK && (l = lock_find(ls, lkid)))
+        l->cancel_accepted = true;
     return st;
 }
 

@@ -7,7 +7,9 @@
  * new master grants nothing on those resources until every live node's clients are done.
  * Then the operations that were on their way to the lost master are sent again: requests and
  * conversions re-sent (they queue anew), unlocks done (the lock died with the master and was
- * not reported); a cancel waiting for the lost master is sent again, after the request.
+ * not reported); a cancel waiting for the lost master is sent again, after the request; a
+ * request whose cancel the lost master had accepted completes as cancelled (its CANCELED
+ * died with the master).
  *
  * Runs from the progress loop, under the handle's mutex, never nested (ls->in_recovery): it
  * may connect to new masters and wait for their replies, which drives progress itself.
@@ -123,7 +125,11 @@ static void report_resource(struct rdlm_ls *ls, struct cres *r, uint32_t epoch, 
             if (m->u.recover_locks.n == PROTO_MAX_RECLOCKS)
                 flush_locks(ls, cc, m);
         }
-        if (l->pending)
+        if (!l->pending)
+            continue;
+        if (l->cancel_accepted) /* cancelled there; its CANCELED died with the master */
+            complete_here(ls, l, ENG_OP_REQUEST, RDLM_E_CANCELED, l->grmode);
+        else
             l->resend = true;
     }
     flush_locks(ls, cc, m);
