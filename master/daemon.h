@@ -263,6 +263,7 @@ void membership_daemon_gone(struct shard *s, struct mclient *c);
 /* recover.c */
 void recover_tick(struct shard *s, uint64_t now);
 bool recover_hold_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
+bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m);
 bool recover_frozen(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m);

@@ -212,27 +212,54 @@ static void thaw(struct shard *s)
     future_replay(s);
 }
 
-/* ---- REQUEST for a resource that does not exist here yet ---- */
+/* ---- REQUEST or UNLOCK for a resource that does not exist here yet ---- */
 
-bool recover_hold_request(struct shard *s, struct mclient *c, const struct proto_msg *m)
+/* A conversion or unlock may arrive before the report of its lock (another thread of the
+ * client sends it while the recovering thread waits): it parks with the resource too. */
+static bool hold_named(struct shard *s, struct mclient *c, const struct proto_msg *m,
+                       const struct msg_name *name)
 {
-    const struct msg_request *q = &m->u.request;
     struct mres *r;
 
-    if (q->parent || (q->flags & RDLM_LKF_CONVERT) || mres_find(c->ls, q->name.bytes, q->name.len))
+    if (mres_find(c->ls, name->bytes, name->len))
         return false;
-    if (!placed_here(s, place(s, c->ls, s->masters, q->name.bytes, q->name.len))) {
+    if (!placed_here(s, place(s, c->ls, s->masters, name->bytes, name->len))) {
         future_park(s, c, m);
         return true;
     }
-    if (!moved_here(s, c->ls, q->name.bytes, q->name.len))
+    if (!moved_here(s, c->ls, name->bytes, name->len))
         return false;
-    r = rebuilding(s, c->ls, q->name.bytes, q->name.len);
+    r = rebuilding(s, c->ls, name->bytes, name->len);
     if (!r)
         return false;
     mres_add_interest(r, c->id);
     park_in(s, r, c, m);
     return true;
+}
+
+static bool engine_has(const struct mclient *c, uint64_t lkid)
+{
+    struct eng_lock_info info;
+
+    return eng_query_lock(c->ls->e, lkid, &info) == RDLM_OK;
+}
+
+bool recover_hold_request(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_request *q = &m->u.request;
+
+    if (q->parent || ((q->flags & RDLM_LKF_CONVERT) && engine_has(c, q->lkid)))
+        return false;
+    return hold_named(s, c, m, &q->name);
+}
+
+bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_unlock *u = &m->u.unlock;
+
+    if (u->parent || engine_has(c, u->lkid))
+        return false;
+    return hold_named(s, c, m, &u->name);
 }
 
 /* ---- the clients' reports ---- */

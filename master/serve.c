@@ -403,6 +403,8 @@ void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m)
 
     if (!check_ls(s, c, m, u->lkid, ENG_OP_UNLOCK))
         return;
+    if (recover_hold_unlock(s, c, m))
+        return;
     s->stats.requests++;
     r = u->parent ? NULL : mres_find(c->ls, u->name.bytes, u->name.len);
     if (engine_knows(c->ls, u->lkid)) {
