@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <string.h>
 
+#include "common/modes.h"
 #include "master/engine.h"
 
 #define SYNC_TIMEOUT_MS         (-1)
@@ -151,7 +152,10 @@ static int send_request(struct rdlm_ls *ls, struct clock *l, int mode, uint32_t 
     l->lvb_prewritten = false;
     q->name.len = l->res->namelen;
     memcpy(q->name.bytes, l->res->name, l->res->namelen);
-    if ((flags & RDLM_LKF_VALBLK) && l->lksb && l->lksb->lvb)
+    /* the caller's LVB travels only when this request writes it (a PW/EX holder converting
+     * down); a read leaves the caller's buffer to be filled */
+    if ((flags & RDLM_LKF_VALBLK) && l->lksb && l->lksb->lvb &&
+        rdlm_lvbop[l->grmode + 1][mode] == RDLM_LVB_WRITE)
         memcpy(q->lvb, l->lksb->lvb, RDLM_LVB_LEN);
     ls->stats.two_sided++;
     return conn_send(ls, l->res->cc, &m);

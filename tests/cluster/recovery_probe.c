@@ -135,7 +135,7 @@ static int lock_retry(rdlm_ls **ls, const char *name, int mode, struct rdlm_lksb
 
 static int check(void)
 {
-    uint8_t lvb[RDLM_LVB_LEN], want[RDLM_LVB_LEN];
+    uint8_t lvb[RDLM_LVB_LEN] = {0}, want[RDLM_LVB_LEN];
     struct rdlm_lksb sb = {.lvb = lvb};
     rdlm_ls *ls;
     int bad = 0, st;
