@@ -48,7 +48,6 @@ struct mclient {
     uint64_t owner_id; /* engine owner id: (connection serial << 32) | pid */
     int member;        /* our heartbeat connection to that member, -1 otherwise */
     bool closing;
-    bool up;              /* connected (accepted, or our connect completed) */
     bool home;            /* a client handle whose home daemon we are (LSO_HOME) */
     bool info_sent;       /* SHARD_INFO sent (held back until the daemon has joined) */
     uint32_t info_epoch;  /* the view epoch that SHARD_INFO carried */
@@ -252,7 +251,6 @@ void ctl_handle(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void membership_init(struct rdlmd *d);
 void membership_tick(struct shard *s, uint64_t now);
 void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto_msg *m);
-void membership_conn_gone(struct shard *s, struct mclient *c);
 int membership_status(struct rdlmd *d, char *buf, size_t len);
 struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct proto_hello *hello);
 

@@ -406,36 +406,26 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
     }
 }
 
-/* A connection to or from another daemon closed: if it had been up and we had heard that
- * daemon, it is lost (a connect that never completed says nothing: it may be starting). */
+/* A connection to or from another daemon closed. Only the connection its heartbeats came on
+ * says that daemon is gone: any process may connect and claim to be a daemon, a connect that
+ * never completed says nothing (it may be starting), and our own connection to it may be an
+ * old one (to a daemon since restarted): when that closes we only connect again. */
 void membership_daemon_gone(struct shard *s, struct mclient *c)
 {
     struct rdlmd *d = s->d;
     int i = c->member >= 0 ? c->member : member_index(d, c->hello.node);
-    bool ours, theirs;
 
     if (c->member >= 0 && (size_t)c->member < d->cfg.nnodes)
         d->members[c->member].conn = NULL;
     if (i < 0 || i == d->my_index || atomic_load(&d->stop))
         return;
-    /* Only the connection its heartbeats came on says it is gone: any process may connect
-     * and claim to be a daemon, and our own connection to it may be an old one (to a
-     * daemon since restarted): when that closes we only connect again. */
-    ours = false;
-    theirs = atomic_load(&d->members[i].hb_conn) == c;
-    if (theirs)
-        atomic_store(&d->members[i].hb_conn, NULL);
-    if ((ours || theirs) && atomic_load(&d->members[i].last_seen_ns) &&
-        !atomic_load(&d->members[i].lost)) {
+    if (atomic_load(&d->members[i].hb_conn) != c)
+        return;
+    atomic_store(&d->members[i].hb_conn, NULL);
+    if (atomic_load(&d->members[i].last_seen_ns) && !atomic_load(&d->members[i].lost)) {
         atomic_store(&d->members[i].lost, true);
-        log_msg("node %u lost: %s connection to it closed", d->members[i].node,
-                ours ? "our" : "its heartbeat");
+        log_msg("node %u lost: its heartbeat connection closed", d->members[i].node);
     }
-}
-
-void membership_conn_gone(struct shard *s, struct mclient *c)
-{
-    membership_daemon_gone(s, c);
 }
 
 int membership_status(struct rdlmd *d, char *buf, size_t len)

@@ -180,8 +180,6 @@ static void client_accept(struct shard *s, const struct rt_completion *ev)
         s->stats.malformed++;
     } else {
         c = shard_add_conn(s, ev->conn, &hello);
-        if (c)
-            c->up = true;
     }
     if (!c) {
         rt_close(ev->conn);
@@ -319,10 +317,8 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
     default: /* one-sided completions and connects: the shard posts none but heartbeats' */
         if (ev->type == RT_EV_CONNECTED && ev->status != RT_OK && c)
             c->closing = true;
-        else if (ev->type == RT_EV_CONNECTED && c) {
-            c->up = true;
+        else if (ev->type == RT_EV_CONNECTED && c)
             deadlock_conn_up(s, c);
-        }
         break;
     }
 }

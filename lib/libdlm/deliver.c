@@ -172,16 +172,10 @@ void fe_thread_stop(struct fe_ls *ls)
 int dlm_ls_pthread_init(dlm_lshandle_t handle)
 {
     struct fe_ls *ls = handle;
-    bool ok;
     int rc;
 
-    pthread_mutex_lock(&fe_mu);
-    ok = fe_ls_valid(ls);
-    pthread_mutex_unlock(&fe_mu);
-    if (!ok) {
-        errno = ENOTCONN;
+    if (!fe_ls_check(ls))
         return -1;
-    }
     rc = fe_thread_start(ls);
     if (rc) {
         errno = rc;

@@ -117,6 +117,7 @@ struct fe_ls {
 };
 
 bool fe_ls_valid(const struct fe_ls *ls); /* under fe_mu */
+bool fe_ls_check(const struct fe_ls *ls); /* takes fe_mu; false with errno ENOTCONN */
 struct fe_ls *fe_default_ls(void);        /* opened on first use; NULL + errno */
 struct fe_ls *fe_default_if_open(void);
 struct fe_ls *fe_ls_by_fd(int fd); /* under fe_mu */

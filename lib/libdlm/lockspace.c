@@ -31,6 +31,18 @@ bool fe_ls_valid(const struct fe_ls *ls)
     return false;
 }
 
+bool fe_ls_check(const struct fe_ls *ls)
+{
+    bool ok;
+
+    pthread_mutex_lock(&fe_mu);
+    ok = fe_ls_valid(ls);
+    pthread_mutex_unlock(&fe_mu);
+    if (!ok)
+        errno = ENOTCONN;
+    return ok;
+}
+
 struct fe_ls *fe_ls_by_fd(int fd)
 {
     for (struct fe_ls *h = handles; h; h = h->next)
@@ -210,16 +222,10 @@ int dlm_get_fd(void)
 int dlm_ls_purge(dlm_lshandle_t handle, int nodeid, int pid)
 {
     struct fe_ls *ls = handle;
-    bool ok;
     int st;
 
-    pthread_mutex_lock(&fe_mu);
-    ok = fe_ls_valid(ls);
-    pthread_mutex_unlock(&fe_mu);
-    if (!ok) {
-        errno = ENOTCONN;
+    if (!fe_ls_check(ls))
         return -1;
-    }
     if (nodeid < 0 || pid < 0) {
         errno = EINVAL;
         return -1;

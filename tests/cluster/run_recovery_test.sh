@@ -51,33 +51,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-now_ms() { date +%s%3N; }
-
-# wait_pids DEADLINE_MS PID...: sets rcs[]; returns the number still running at the deadline
-wait_pids() {
-    local deadline=$1 p i left
-    shift
-    rcs=()
-    while :; do
-        left=0
-        for p in "$@"; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
-        [ "$left" -eq 0 ] || [ "$(now_ms)" -ge "$deadline" ] && break
-        sleep 0.05
-    done
-    i=0
-    for p in "$@"; do
-        if kill -0 "$p" 2>/dev/null; then
-            kill -KILL "$p" 2>/dev/null
-            wait "$p" 2>/dev/null
-            rcs[i]=137
-        else
-            wait "$p"
-            rcs[i]=$?
-        fi
-        i=$((i + 1))
-    done
-    return "$left"
-}
+# shellcheck source=tests/cluster/fault_lib.sh
+. "$(dirname "$0")/fault_lib.sh"
 
 report() { # NAME OK DETAIL DIR
     if [ "$2" -eq 0 ]; then
