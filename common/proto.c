@@ -736,6 +736,78 @@ static void dec_dl_cancel(struct rbuf *r, struct proto_msg *m)
         r->bad = true;
 }
 
+static void enc_glc(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_glc *g = &m->u.glc;
+
+    w_u8(w, g->op);
+    w_u32(w, g->flags);
+    w_u64(w, g->id);
+    w_u64(w, g->lkid);
+    w_u64(w, g->lsid);
+    w_name(w, &g->name);
+    w_u16(w, g->nls);
+    for (unsigned i = 0; i < g->nls && i < RDLM_GLC_MAX_LS_WIRE; i++)
+        w_u64(w, g->lss[i]);
+}
+
+static void dec_glc(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_glc *g = &m->u.glc;
+
+    g->op = r_u8(r);
+    g->flags = r_u32(r);
+    g->id = r_u64(r);
+    g->lkid = r_u64(r);
+    g->lsid = r_u64(r);
+    r_name(r, &g->name, true);
+    g->nls = r_count(r, RDLM_GLC_MAX_LS_WIRE);
+    for (unsigned i = 0; i < g->nls; i++)
+        g->lss[i] = r_u64(r);
+    if (g->op < GLC_CREATE || g->op > GLC_LOCK_FIND)
+        r->bad = true;
+}
+
+static void enc_rd(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_rd *d = &m->u.rd;
+
+    w_u8(w, d->op);
+    w_u32(w, d->flags);
+    w_u32(w, d->rd_id);
+    w_u64(w, d->group);
+    w_u64(w, d->cursor);
+    w_u16(w, d->namelen);
+    w_bytes(w, d->name, d->namelen <= RDLM_RDNAME_MAXLEN_WIRE ? d->namelen : 0);
+    w_u16(w, d->n);
+    for (unsigned i = 0; i < d->n && i < PROTO_RD_ITEMS; i++) {
+        w_u64(w, d->items[i].lsid);
+        w_name(w, &d->items[i].name);
+    }
+}
+
+static void dec_rd(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_rd *d = &m->u.rd;
+
+    d->op = r_u8(r);
+    d->flags = r_u32(r);
+    d->rd_id = r_u32(r);
+    d->group = r_u64(r);
+    d->cursor = r_u64(r);
+    d->namelen = r_u16(r);
+    if (d->namelen > RDLM_RDNAME_MAXLEN_WIRE) {
+        r->bad = true;
+        return;
+    }
+    r_bytes(r, d->name, d->namelen);
+    d->n = r_count(r, PROTO_RD_ITEMS);
+    for (unsigned i = 0; i < d->n; i++) {
+        d->items[i].lsid = r_u64(r);
+        r_name(r, &d->items[i].name, false);
+    }
+}
+
 static void enc_none(struct wbuf *w, const struct proto_msg *m)
 {
     (void)w;
@@ -782,6 +854,8 @@ static const struct codec codecs[MSG_TYPE_MAX] = {
     [MSG_RECOVER_LOCKS] = {"RECOVER_LOCKS", enc_recover_locks, dec_recover_locks},
     [MSG_RECOVER_END] = {"RECOVER_END", enc_recover, dec_recover},
     [MSG_RECOVER_DONE] = {"RECOVER_DONE", enc_recover, dec_recover},
+    [MSG_GLC] = {"GLC", enc_glc, dec_glc},
+    [MSG_RD] = {"RD", enc_rd, dec_rd},
 };
 
 const char *proto_type_name(int type)

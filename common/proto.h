@@ -23,6 +23,8 @@
 #define PROTO_MAX_MSG   4096u
 #define PROTO_MAX_TEXT  3900u /* text payload of a REPLY */
 #define PROTO_MAX_HOLDS 128u  /* lock entries in one HOLD_REPORT */
+#define RDLM_GLC_MAX_LS_WIRE    16 /* = RDLM_GLC_MAX_LS (rdlm.h) */
+#define RDLM_RDNAME_MAXLEN_WIRE 32 /* = RDLM_RDNAME_MAXLEN (rdlm.h) */
 
 enum msg_type {
     MSG_SHARD_INFO = 1,
@@ -52,6 +54,8 @@ enum msg_type {
     MSG_RECOVER_LOCKS = 25, /* client -> new master: its locks on a resource that moved */
     MSG_RECOVER_END = 26,   /* client -> new master: all sent (REPLY when applied) */
     MSG_RECOVER_DONE = 27,  /* client -> home daemon: reported everywhere for this epoch */
+    MSG_GLC = 28,           /* client -> home daemon: group lock containers (REPLY) */
+    MSG_RD = 29,            /* client -> a shard: recovery domains (REPLY) */
     MSG_TYPE_MAX
 };
 
@@ -289,6 +293,43 @@ struct msg_dl_cancel {
     struct msg_dl_step s[PROTO_DL_CYCLE];
 };
 
+/* Group lock containers (master/glc.c, lib/glc.c): kept by each node's shard 0. */
+enum glc_op {
+    GLC_CREATE = 1,   /* flags, lss: create and attach the sender; REPLY text = id (8 bytes) */
+    GLC_ATTACH = 2,   /* id, lss: the sender's lockspaces */
+    GLC_DETACH = 3,   /* the sender's attachment */
+    GLC_DESTROY = 4,  /* id, flags */
+    GLC_LOCK_ADD = 5, /* id, lkid, lsid, name: a group lock was created */
+    GLC_LOCK_DEL = 6, /* id, lkid: a group lock ended */
+    GLC_LOCK_FIND = 7 /* id, lkid: REPLY text = lsid (8) namelen (1) name */
+};
+struct msg_glc {
+    uint8_t op;
+    uint32_t flags;
+    uint64_t id, lkid, lsid;
+    struct msg_name name;
+    uint16_t nls;
+    uint64_t lss[RDLM_GLC_MAX_LS_WIRE];
+};
+
+/* Recovery domains (master/rd.c, lib/rd.c). */
+#define PROTO_RD_ITEMS 40 /* resources in one RD_VALIDATE message or RD_SCAN reply */
+struct msg_rd_item {
+    uint64_t lsid;
+    struct msg_name name;
+};
+struct msg_rd {
+    uint8_t op; /* enum rd_op (defined with the recovery domain code) */
+    uint32_t flags;
+    uint32_t rd_id;
+    uint64_t group; /* the sender's group container, 0 if none */
+    uint64_t cursor;
+    uint16_t namelen;
+    char name[RDLM_RDNAME_MAXLEN_WIRE];
+    uint16_t n;
+    struct msg_rd_item items[PROTO_RD_ITEMS];
+};
+
 /* One decoded message. */
 struct proto_msg {
     struct msg_hdr hdr;
@@ -315,6 +356,8 @@ struct proto_msg {
         struct msg_dl_confirm dl_confirm;
         struct msg_dl_confirmed dl_confirmed;
         struct msg_dl_cancel dl_cancel;
+        struct msg_glc glc;
+        struct msg_rd rd;
     } u;
 };
 

@@ -42,6 +42,16 @@ const char *rdlm_status_str(int status)
         [RDLM_E_NOSYS] = "not supported",
         [RDLM_E_ACCESS] = "not permitted",
         [RDLM_E_RECOVERY] = "lockspace in recovery",
+        [RDLM_E_ATTACHED] = "already attached",
+        [RDLM_E_NOTATTACHED] = "not attached",
+        [RDLM_E_HASLOCKS] = "still holds locks",
+        [RDLM_E_HASPROCS] = "group container has attached processes",
+        [RDLM_E_KILLFAIL] = "could not kill an attached process",
+        [RDLM_E_NOENT] = "no such group container or recovery domain",
+        [RDLM_E_ALREADY] = "recovery domain collected, not yet validated",
+        [RDLM_E_MORE_TO_RECOVER] = "more resources need recovery",
+        [RDLM_E_NO_GROUP] = "recovery domain belongs to another group",
+        [RDLM_E_TOOMANY] = "table full",
     };
 
     if (status < 0 || status >= RDLM_E_STATUS_COUNT || !names[status])

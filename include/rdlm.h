@@ -147,6 +147,82 @@ void rdlm_ls_stats(rdlm_ls *ls, struct rdlm_stats *out);
  * RDLM_FASTPATH=0). */
 void rdlm_ls_set_fastpath(rdlm_ls *ls, int enabled);
 
+/* This handle's node number and lockspace id (the id every daemon knows the lockspace by). */
+uint32_t rdlm_ls_node(const rdlm_ls *ls);
+uint64_t rdlm_ls_id(const rdlm_ls *ls);
+
+/*
+ * Group lock containers (TruCluster process lock groups). A container is a lock owner that is
+ * not a process: locks requested with rdlm_lock_ext.group = its id belong to it, survive the
+ * exit of the process that requested them, and any attached process may convert, unlock or
+ * cancel them (by lock id, through any of its handles). A container lives on one node (its
+ * id means nothing elsewhere) and is kept by that node's daemon; it is bound to lockspaces,
+ * and only a process with a handle open on each of them may attach. A process is attached
+ * to at most one container; the attachment belongs to the handle it was made through (the
+ * first of lss[]), and ends when that handle is closed or the process dies.
+ * Ends: the last detach (unless PERM) and rdlm_glc_destroy release the container's locks;
+ * with OWNED, the creator's detach or death also kills every attached process (SIGKILL).
+ */
+#define RDLM_GLC_OWNED 0x1u /* create: tied to the creator's attachment */
+#define RDLM_GLC_PERM  0x2u /* create: survives its last detach */
+#define RDLM_GLC_LOCKS 0x4u /* destroy: even though it still holds locks */
+#define RDLM_GLC_FORCE 0x8u /* destroy: even with attached processes (killed) */
+#define RDLM_GLC_MAX_LS 16  /* lockspaces a container may be bound to */
+/* Create, bound to the lockspaces of lss[0..nls-1], and attach the caller. INVAL (flags,
+ * nls), ATTACHED (caller already in a container), TOOMANY. */
+int rdlm_glc_create(rdlm_ls *const *lss, unsigned nls, uint32_t flags, uint64_t *id);
+/* Attach to container id; lss: every handle the caller has open (it must cover the
+ * container's lockspaces, else NOTATTACHED). ATTACHED, NOENT. */
+int rdlm_glc_attach(rdlm_ls *const *lss, unsigned nls, uint64_t id);
+/* Detach the caller (ls: any of its handles). NOTATTACHED; ATTACHED while the caller is
+ * still attached to a recovery domain for its group (RDLM_RD_GROUP). */
+int rdlm_glc_detach(rdlm_ls *ls);
+/* Destroy (ls: a handle on this node). HASPROCS unless FORCE, HASLOCKS unless LOCKS or
+ * FORCE, KILLFAIL, NOENT, ACCESS (not root, not the creator, not bound to one of ls's
+ * lockspace). */
+int rdlm_glc_destroy(rdlm_ls *ls, uint64_t id, uint32_t flags);
+/* The container this process is attached to, or 0. */
+uint64_t rdlm_glc_current(void);
+
+/*
+ * Recovery domains (TruCluster): named, cluster-wide sets of persistent resources (locks
+ * requested with RDLM_LKF_PERSIST_RES and rdlm_lock_ext.rd_id). A holder's failure leaves a
+ * persistent resource with an invalid LVB; a process of the domain collects the invalid
+ * resources, repairs what they protect and validates them (LVB valid, zeroed). rd_id is the
+ * domain's cluster-wide id, the same in every process. ls: any handle (used for its
+ * connections; a domain spans every lockspace).
+ */
+#define RDLM_RD_PROCESS    0x1u /* attach: the calling process */
+#define RDLM_RD_GROUP      0x2u /* attach: the caller's group container */
+#define RDLM_RD_INVALIDATE 0x4u /* detach: invalidate the whole domain */
+#define RDLM_RDNAME_MAXLEN 32
+/* INVAL (flags), NAMELEN (name empty or too long), NOTATTACHED (GROUP without a container),
+ * ATTACHED (already attached this way), TOOMANY. */
+int rdlm_rd_attach(rdlm_ls *ls, const char *name, uint32_t flags, uint32_t *rd_id);
+/* HASLOCKS (the caller holds persistent locks in it), ALREADY (its collection is not yet
+ * validated), NOTATTACHED. */
+int rdlm_rd_detach(rdlm_ls *ls, uint32_t rd_id, uint32_t flags);
+struct rdlm_rd_item { /* one collected resource */
+    uint64_t ls_id;   /* its lockspace (rdlm_ls_id) */
+    uint64_t parent;  /* always 0: root resources only */
+    uint16_t namelen;
+    uint8_t name[RDLM_RESNAME_MAXLEN];
+};
+struct rdlm_rd_collection {
+    uint32_t rd_id;
+    uint32_t count;
+    struct rdlm_rd_item *items;
+};
+/* Put the domain in recovery and collect its resources whose LVB is invalid (possibly none).
+ * ALREADY (a collection is outstanding), NOTATTACHED, NO_GROUP. *out: free with
+ * rdlm_rd_validate or rdlm_rd_collection_free. */
+int rdlm_rd_collect(rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection **out);
+/* Mark the collected resources' LVBs valid and zero. OK (domain recovered), MORE_TO_RECOVER
+ * (others became invalid, or an attached node failed, since the collect), INVAL (c is not
+ * the outstanding collection), NOTATTACHED. c is freed in every case but INVAL. */
+int rdlm_rd_validate(rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection *c);
+void rdlm_rd_collection_free(struct rdlm_rd_collection *c);
+
 const char *rdlm_status_str(int status);
 const char *rdlm_mode_str(int mode);
 

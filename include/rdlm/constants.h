@@ -90,6 +90,16 @@ enum rdlm_status {
     RDLM_E_NOSYS = 24,          /* not supported */
     RDLM_E_ACCESS = 25,         /* not permitted */
     RDLM_E_RECOVERY = 26,       /* the lockspace is recovering; retried internally */
+    RDLM_E_ATTACHED = 27,       /* already attached (group container / recovery domain) */
+    RDLM_E_NOTATTACHED = 28,    /* not attached (group container / recovery domain) */
+    RDLM_E_HASLOCKS = 29,       /* still holds locks (group container / recovery domain) */
+    RDLM_E_HASPROCS = 30,       /* group container still has attached processes */
+    RDLM_E_KILLFAIL = 31,       /* an attached process could not be killed; nothing released */
+    RDLM_E_NOENT = 32,          /* no such group container / recovery domain */
+    RDLM_E_ALREADY = 33,        /* recovery domain collected and not yet validated */
+    RDLM_E_MORE_TO_RECOVER = 34, /* validate done, but more resources need recovery */
+    RDLM_E_NO_GROUP = 35,       /* domain belongs to a group container the caller is not in */
+    RDLM_E_TOOMANY = 36,        /* a per-process or per-node table is full */
     RDLM_E_STATUS_COUNT
 };
 

@@ -1,0 +1,4 @@
+/*
+ * master/glc.c - group lock containers (being written).
+ */
+#include "master/daemon.h"

@@ -1,0 +1,4 @@
+/*
+ * master/rd.c - recovery domains (being written).
+ */
+#include "master/daemon.h"
