@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 enum sec_kind { SEC_NONE, SEC_CLUSTER, SEC_NODE, SEC_BAD };
 
 struct pnode {
@@ -467,6 +470,27 @@ static void run_parser(struct parser *p)
         check_nodes(p);
 }
 
+/* What makes two cluster files the same cluster: its name and its nodes. */
+static uint64_t fingerprint(const struct rdlm_cluster_config *cfg)
+{
+    XXH64_state_t *st = XXH64_createState();
+    uint64_t h;
+
+    if (!st)
+        return 0;
+    XXH64_reset(st, 0x72646c6d);
+    XXH64_update(st, cfg->name, strlen(cfg->name) + 1);
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+        const struct rdlm_node_config *n = &cfg->nodes[i];
+        uint32_t v[3] = {n->id, n->port, n->shards};
+        XXH64_update(st, v, sizeof(v));
+        XXH64_update(st, n->address, strlen(n->address) + 1);
+    }
+    h = XXH64_digest(st);
+    XXH64_freeState(st);
+    return h;
+}
+
 int rdlm_config_load(const char *path, struct rdlm_cluster_config *out, char *err, size_t errlen)
 {
     set_defaults(out);
@@ -487,6 +511,7 @@ int rdlm_config_load(const char *path, struct rdlm_cluster_config *out, char *er
         rdlm_config_free(out);
         return -1;
     }
+    out->fingerprint = fingerprint(out);
     return 0;
 }
 

@@ -51,6 +51,8 @@ struct rdlm_cluster_config {
     char fence_command[256];  /* "" = none */
     size_t nnodes;
     struct rdlm_node_config *nodes; /* sorted by id */
+    uint64_t fingerprint; /* of the name and the nodes (ids, addresses, ports, shards): daemons
+                             of another cluster that reach ours (a reused port) are refused */
 };
 
 /* Parse the cluster file at path into *out.  Returns 0, or -1 with a message in err (naming

@@ -160,6 +160,7 @@ static void enc_shard_info(struct wbuf *w, const struct proto_msg *m)
     w_u32(w, s->words_len);
     w_u32(w, s->lvbs_len);
     w_u32(w, s->nslots);
+    w_u64(w, s->fingerprint);
 }
 
 static void dec_shard_info(struct rbuf *r, struct proto_msg *m)
@@ -178,6 +179,7 @@ static void dec_shard_info(struct rbuf *r, struct proto_msg *m)
     s->words_len = r_u32(r);
     s->lvbs_len = r_u32(r);
     s->nslots = r_u32(r);
+    s->fingerprint = r_u64(r);
     if ((uint64_t)s->nslots * 8 > s->words_len || (uint64_t)s->nslots * 64 > s->lvbs_len)
         r->bad = true;
 }
@@ -221,6 +223,8 @@ static void enc_request(struct wbuf *w, const struct proto_msg *m)
     w_u8(w, q->has_bast);
     w_u8(w, q->lvb_written);
     w_name(w, &q->name);
+    if (q->parent)
+        w_name(w, &q->root);
     if (q->flags & RDLM_LKF_VALBLK)
         w_bytes(w, q->lvb, RDLM_LVB_LEN);
 }
@@ -242,6 +246,9 @@ static void dec_request(struct rbuf *r, struct proto_msg *m)
     q->has_bast = r_u8(r) != 0;
     q->lvb_written = r_u8(r) != 0;
     r_name(r, &q->name, (q->flags & RDLM_LKF_CONVERT) != 0);
+    q->root.len = 0;
+    if (q->parent)
+        r_name(r, &q->root, true);
     if (q->flags & RDLM_LKF_VALBLK)
         r_bytes(r, q->lvb, RDLM_LVB_LEN);
 }
@@ -402,12 +409,12 @@ static void dec_hold_report(struct rbuf *r, struct proto_msg *m)
         return;
     }
     for (unsigned i = 0; i < h->n && !r->bad; i++) {
+        memset(&h->holds[i], 0, sizeof(h->holds[i])); /* group, xid, parent...: not on the wire */
         h->holds[i].lkid = r_u64(r);
         h->holds[i].hint = r_u64(r);
         h->holds[i].flags = r_u32(r);
         h->holds[i].mode = r_mode(r, false);
         h->holds[i].has_bast = r_u8(r);
-        h->holds[i].group = h->holds[i].xid = 0;
     }
 }
 
@@ -465,6 +472,7 @@ static void enc_heartbeat(struct wbuf *w, const struct proto_msg *m)
     w_u32(w, m->u.heartbeat.done_epoch);
     w_u32(w, m->u.heartbeat.fenced_epoch);
     w_u64(w, m->u.heartbeat.time_ns);
+    w_u64(w, m->u.heartbeat.fingerprint);
 }
 
 static void dec_heartbeat(struct rbuf *r, struct proto_msg *m)
@@ -477,6 +485,7 @@ static void dec_heartbeat(struct rbuf *r, struct proto_msg *m)
     m->u.heartbeat.done_epoch = r_u32(r);
     m->u.heartbeat.fenced_epoch = r_u32(r);
     m->u.heartbeat.time_ns = r_u64(r);
+    m->u.heartbeat.fingerprint = r_u64(r);
 }
 
 static void enc_recover(struct wbuf *w, const struct proto_msg *m)
@@ -509,6 +518,9 @@ static void enc_recover_locks(struct wbuf *w, const struct proto_msg *m)
         w_u64(w, l->group);
         w_u64(w, l->xid);
         w_u64(w, l->lvbseq);
+        w_u64(w, l->parent);
+        w_name(w, &l->subname);
+        w_u32(w, l->rd_id);
         w_u32(w, l->flags);
         w_u8(w, l->mode);
         w_u8(w, l->has_bast);
@@ -535,12 +547,16 @@ static void dec_recover_locks(struct rbuf *r, struct proto_msg *m)
         l->group = r_u64(r);
         l->xid = r_u64(r);
         l->lvbseq = r_u64(r);
+        l->parent = r_u64(r);
+        r_name(r, &l->subname, true);
+        l->rd_id = r_u32(r);
         l->flags = r_u32(r);
         l->mode = r_mode(r, false);
         l->has_bast = r_u8(r);
         l->has_lvb = r_u8(r);
         r_bytes(r, l->lvb, RDLM_LVB_LEN);
-        if (l->lkid == 0 || l->has_bast > 1 || l->has_lvb > 1)
+        if (l->lkid == 0 || l->has_bast > 1 || l->has_lvb > 1 ||
+            (l->parent != 0) != (l->subname.len != 0) || l->parent == l->lkid)
             r->bad = true;
     }
 }
@@ -764,7 +780,7 @@ static void dec_glc(struct rbuf *r, struct proto_msg *m)
     g->nls = r_count(r, RDLM_GLC_MAX_LS_WIRE);
     for (unsigned i = 0; i < g->nls; i++)
         g->lss[i] = r_u64(r);
-    if (g->op < GLC_CREATE || g->op > GLC_LOCK_FIND)
+    if (g->op < GLC_CREATE || g->op > GLC_PURGE)
         r->bad = true;
 }
 

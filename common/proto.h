@@ -88,6 +88,7 @@ struct msg_shard_info {
     uint32_t words_rkey, lvbs_rkey;
     uint32_t words_len, lvbs_len;
     uint32_t nslots;
+    uint64_t fingerprint; /* of the daemon's cluster file: a client of another cluster leaves */
 };
 
 #define LSO_HOME 1 /* msg_ls_open.flags: this is the handle's home daemon (recovery) */
@@ -109,6 +110,8 @@ struct msg_request {
     uint8_t has_bast;
     uint8_t lvb_written; /* the client already wrote the LVB record (a fast attempt failed) */
     struct msg_name name;
+    struct msg_name root; /* a new sublock whose parent is a root resource's lock: that resource
+                             (the parent may be on the fast path: the master moves it off) */
     uint8_t lvb[RDLM_LVB_LEN];
 };
 
@@ -162,6 +165,9 @@ struct msg_hold {
     int8_t mode;
     uint8_t has_bast;
     uint64_t group, xid; /* not on the wire in HOLD_REPORT (0); set by recovery reports */
+    uint64_t parent;     /* likewise: a sub-resource lock's parent lock, and its resource */
+    struct msg_name subname;
+    uint32_t rd_id;      /* likewise: the resource is persistent in this domain */
 };
 
 struct msg_hold_report {
@@ -194,6 +200,7 @@ struct msg_heartbeat {
     uint32_t done_epoch;   /* every home client of the sender has reported for this epoch */
     uint32_t fenced_epoch; /* every node outside that view is fenced (coordinator) */
     uint64_t time_ns;
+    uint64_t fingerprint; /* of the sender's cluster file (common/config.h) */
 };
 
 /* Recovery (docs/protocol.md section 6). */
@@ -203,9 +210,12 @@ struct msg_recover {
     uint64_t masters_mask;
 };
 
-#define PROTO_MAX_RECLOCKS 32u
+#define PROTO_MAX_RECLOCKS 24u
 struct msg_reclock {
     uint64_t lkid, hint, group, xid, lvbseq;
+    uint64_t parent;         /* a sub-resource lock: its parent lock (reported before it) */
+    struct msg_name subname; /* ... and its resource's name (empty for the root's locks) */
+    uint32_t rd_id;          /* the resource is persistent in this recovery domain (0: not) */
     uint32_t flags;
     int8_t mode;
     uint8_t has_bast;
@@ -301,8 +311,10 @@ enum glc_op {
     GLC_DESTROY = 4,  /* id, flags */
     GLC_LOCK_ADD = 5, /* id, lkid, lsid, name: a group lock was created */
     GLC_LOCK_DEL = 6, /* id, lkid: a group lock ended */
-    GLC_LOCK_FIND = 7 /* id, lkid: REPLY text = lsid (8) namelen (1) name */
+    GLC_LOCK_FIND = 7, /* id, lkid: REPLY text = lsid (8) namelen (1) name */
+    GLC_PURGE = 8      /* home shard 0 -> every shard (ROLE_PEER): release group id's locks */
 };
+/* GLC_DESTROY: lkid is 0 if the caller is root (who may destroy any container), else 1. */
 struct msg_glc {
     uint8_t op;
     uint32_t flags;
@@ -312,7 +324,25 @@ struct msg_glc {
     uint64_t lss[RDLM_GLC_MAX_LS_WIRE];
 };
 
-/* Recovery domains (master/rd.c, lib/rd.c). */
+/* Recovery domains (master/rd.c, lib/rd.c; docs/protocol.md section 7). The domain master
+ * is the (node, shard) placement gives the domain's name under PROTO_RD_SEED. */
+enum rd_op {
+    RD_ATTACH = 1,       /* domain master: name, rd_id, flags (RDLM_RD_PROCESS|GROUP, RDF_*), group */
+    RD_DETACH = 2,       /* domain master: rd_id, flags (PROCESS|GROUP, INVALIDATE), group */
+    RD_COLLECT = 3,      /* domain master: rd_id, group: the sender collects */
+    RD_VALIDATE_END = 4, /* domain master: rd_id, group, flags (RDF_MORE): end the collection */
+    RD_ABORT = 5,        /* domain master: rd_id: drop the sender's collection (scan failed) */
+    RD_SCAN = 6,         /* any shard: rd_id; cursor 1: resume after items[0]. REPLY text:
+                            more (1) n (2) n x [lsid (8) namelen (1) name] */
+    RD_VALIDATE = 7,     /* any shard: rd_id, items (1..PROTO_RD_ITEMS): valid and zero */
+    RD_INVALIDATE = 8,   /* any shard: rd_id: every resource invalid, new ones too */
+    RD_CLEAR = 9,        /* any shard: rd_id: the domain was validated (new ones start valid) */
+};
+#define RDF_REATTACH  0x100u /* RD_ATTACH after the domain master was lost (recovery) */
+#define RDF_COLLECTOR 0x200u /* ... and the sender had the outstanding collection */
+#define RDF_MORE      0x400u /* RD_VALIDATE_END: the rescan found uncollected invalid ones */
+#define PROTO_RD_SEED 0x52444f4d41494e53ull /* placement seed of domain names */
+#define PROTO_RD_SCAN_MAX 48u             /* items in one RD_SCAN reply */
 #define PROTO_RD_ITEMS 40 /* resources in one RD_VALIDATE message or RD_SCAN reply */
 struct msg_rd_item {
     uint64_t lsid;

@@ -160,8 +160,11 @@ uint64_t rdlm_ls_id(const rdlm_ls *ls);
  * and only a process with a handle open on each of them may attach. A process is attached
  * to at most one container; the attachment belongs to the handle it was made through (the
  * first of lss[]), and ends when that handle is closed or the process dies.
- * Ends: the last detach (unless PERM) and rdlm_glc_destroy release the container's locks;
+ * Ends: the last detach (unless PERM) and rdlm_glc_destroy release the container's locks
+ * (at once on the home node's first shard, within a message round trip on the other masters);
  * with OWNED, the creator's detach or death also kills every attached process (SIGKILL).
+ * A detach cancels the caller's pending requests on group locks; its granted group locks stay
+ * with the container.
  */
 #define RDLM_GLC_OWNED 0x1u /* create: tied to the creator's attachment */
 #define RDLM_GLC_PERM  0x2u /* create: survives its last detach */
@@ -190,7 +193,10 @@ uint64_t rdlm_glc_current(void);
  * persistent resource with an invalid LVB; a process of the domain collects the invalid
  * resources, repairs what they protect and validates them (LVB valid, zeroed). rd_id is the
  * domain's cluster-wide id, the same in every process. ls: any handle (used for its
- * connections; a domain spans every lockspace).
+ * connections; a domain spans every lockspace). An attachment is the process's; it belongs to
+ * the handle it was made through and ends when that handle is closed or the process dies.
+ * HASLOCKS looks at the locks of the handle passed to rdlm_rd_detach. Freeing the outstanding
+ * collection with rdlm_rd_collection_free gives it up (its resources are collectable again).
  */
 #define RDLM_RD_PROCESS    0x1u /* attach: the calling process */
 #define RDLM_RD_GROUP      0x2u /* attach: the caller's group container */

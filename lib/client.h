@@ -11,6 +11,7 @@
  *   recover.c   a master was lost: report our locks to the new masters, re-send (RECOVER)
  *   ast.c       the callback queue, the dispatch thread, rdlm_ls_fd / rdlm_dispatch
  *   query.c     rdlm_query_lock / rdlm_query_resource / rdlm_purge
+ *   rd.c        recovery domains: rdlm_rd_* (process-wide attachments, fan-out to shards)
  *
  * Concurrency: one mutex per handle (ls->mu) guards all of it, including the transport
  * context, which is driven only under it. Synchronous fast-path operations hold it from the
@@ -77,13 +78,18 @@ struct clock { /* one of this handle's locks */
     uint64_t group;
     uint64_t xid;               /* of the last request (re-sent after a recovery) */
     uint32_t timeout_cs, rd_id; /* likewise */
+    uint32_t persist_rd;        /* created with PERSIST_RES: the resource's recovery domain */
     bool resend;                /* its master was lost: send the pending request again */
+    bool demoted;               /* recovery reported it at NL (a CONVDEADLK conversion the lost
+                                   master may have demoted): its completion says DEMOTED */
     bool cancel_accepted;       /* a master accepted a cancel of the pending request: if that master
                                    is lost before its CANCELED arrives, recovery completes it so */
     bool has_lvb_copy;          /* lvb_copy is the value this lock last read or wrote */
     uint64_t lvb_copy_seq;
     uint8_t lvb_copy[RDLM_LVB_LEN]; /* for the new master's LVB recovery */
     struct rdlm_lksb *lksb;
+    int last_status; /* of the last completion (for a lock without an lksb: an imported group
+                        lock unlocked synchronously) */
     rdlm_ast_fn ast;
     void *astarg;
     rdlm_bast_fn bast;
@@ -154,6 +160,13 @@ struct rdlm_ls {
 /* Trace every completion and path taken on stderr (RDLM_TRACE=1). */
 bool client_trace(void);
 
+/* glc.c: group lock containers */
+int glc_lock_register(struct rdlm_ls *ls, const struct clock *l); /* registry: a group lock */
+void glc_lock_ended(struct rdlm_ls *ls, const struct clock *l); /* ... and ended */
+struct clock *glc_import(struct rdlm_ls *ls, uint64_t lkid); /* another member's group lock */
+void glc_handle_closed(const struct rdlm_ls *ls);
+bool glc_lock_current(struct rdlm_ls *ls, const struct clock *l); /* still in the registry */
+
 /* ls.c */
 uint64_t client_new_lkid(const struct rdlm_ls *ls);
 struct cres *cres_get(struct rdlm_ls *ls, uint64_t parent, const void *name, unsigned namelen);
@@ -186,6 +199,11 @@ uint64_t mono_ns(void);
 /* recover.c */
 void view_apply(struct rdlm_ls *ls, uint32_t epoch, uint64_t mask, uint64_t masters);
 void recover_run(struct rdlm_ls *ls);
+
+/* rd.c: recovery domains */
+bool rd_group_attached(void);        /* some attachment of this process is RDLM_RD_GROUP */
+void rd_ls_closed(struct rdlm_ls *ls); /* the attachments made through ls end */
+void rd_recover(struct rdlm_ls *ls);   /* under ls->mu: re-attach where the domain master moved */
 
 /* lock.c */
 void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complete *c);

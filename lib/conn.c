@@ -313,6 +313,12 @@ static void handle_msg(struct rdlm_ls *ls, struct cconn *cc, const void *data, u
     switch (m->hdr.type) {
     case MSG_SHARD_INFO: {
         const struct msg_shard_info *si = &m->u.shard_info;
+        if (si->fingerprint != ls->cfg.fingerprint) { /* a port another cluster now uses */
+            fprintf(stderr, "rdlm: %s:%u serves another cluster (its cluster file differs)\n",
+                    rt_conn_peer(cc->conn), cc->shard);
+            conn_failed(ls, cc);
+            return;
+        }
         if (cc->home && !ls->view_epoch) /* the view we start with */
             view_apply(ls, si->epoch, si->view_mask, si->masters_mask);
         cc->words = (struct rt_rdesc){si->words_addr, si->words_rkey, si->words_len};

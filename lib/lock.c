@@ -30,6 +30,7 @@ struct clock *lock_find(struct rdlm_ls *ls, uint64_t lkid)
 
 void lock_free(struct rdlm_ls *ls, struct clock *l)
 {
+    glc_lock_ended(ls, l);
     u64map_del(&ls->locks, l->lkid);
     cres_put(ls, l->res);
     free(l);
@@ -45,6 +46,8 @@ static void fill_lksb(struct clock *l, const struct msg_complete *c)
         return;
     sb->status = c->status;
     sb->sbflags = c->sbflags;
+    if (l->demoted && c->op == ENG_OP_REQUEST)
+        sb->sbflags |= RDLM_SBF_DEMOTED;
     sb->lkid = l->lkid;
     if (c->lvb_read && sb->lvb) {
         memcpy(sb->lvb, c->lvb, RDLM_LVB_LEN);
@@ -78,6 +81,9 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
                 c->slot != LW_NO_SLOT ? " (slot)" : "");
 
     fill_lksb(l, c);
+    if (c->op == ENG_OP_REQUEST)
+        l->demoted = false;
+    l->last_status = c->status;
     if (c->op == ENG_OP_REQUEST && c->status == RDLM_OK && (l->flags & RDLM_LKF_VALBLK))
         keep_lvb_copy(l, c);
     if (c->slot != LW_NO_SLOT && l->res->parent == 0) {
@@ -152,6 +158,13 @@ static int send_request(struct rdlm_ls *ls, struct clock *l, int mode, uint32_t 
     l->lvb_prewritten = false;
     q->name.len = l->res->namelen;
     memcpy(q->name.bytes, l->res->name, l->res->namelen);
+    if (l->res->parent) {
+        const struct clock *p = lock_find(ls, l->res->parent);
+        if (p && !p->res->parent) {
+            q->root.len = p->res->namelen;
+            memcpy(q->root.bytes, p->res->name, p->res->namelen);
+        }
+    }
     /* the caller's LVB travels only when this request writes it (a PW/EX holder converting
      * down); a read leaves the caller's buffer to be filled */
     if ((flags & RDLM_LKF_VALBLK) && l->lksb && l->lksb->lvb &&
@@ -204,7 +217,7 @@ static int wait_sync(struct rdlm_ls *ls, struct clock *l, uint8_t op)
     l->sync_op = op;
     l->done = false;
     wait_until(ls, &l->done, SYNC_TIMEOUT_MS);
-    status = l->lksb ? l->lksb->status : RDLM_OK;
+    status = l->lksb ? l->lksb->status : l->last_status;
     l->sync = false;
     if (l->free_after)
         lock_free(ls, l);
@@ -257,14 +270,24 @@ static int check_request(const struct rdlm_ls *ls, int mode, const struct rdlm_l
         return st;
     if (flags & RDLM_LKF_CONVERT)
         return RDLM_OK;
+    if (ext && ext->group && ext->group != rdlm_glc_current())
+        return RDLM_E_NOTATTACHED; /* group locks are for the container we are attached to */
     if (namelen == 0 || namelen > RDLM_RESNAME_MAXLEN)
         return RDLM_E_NAMELEN;
     return name ? RDLM_OK : RDLM_E_INVAL;
 }
 
+/* The lock lkid of this handle, or a group lock of our container another member made. */
+static struct clock *find_or_import(struct rdlm_ls *ls, uint64_t lkid)
+{
+    struct clock *l = lock_find(ls, lkid);
+
+    return l ? l : glc_import(ls, lkid);
+}
+
 static int prepare_convert(struct rdlm_ls *ls, const struct rdlm_lksb *lksb, struct clock **out)
 {
-    struct clock *l = lock_find(ls, lksb->lkid);
+    struct clock *l = find_or_import(ls, lksb->lkid);
 
     *out = l;
     if (!l)
@@ -333,8 +356,15 @@ static int do_lock(struct rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_
     l->cancel_accepted = false;
     l->timeout_cs = ext ? ext->timeout_cs : 0;
     l->rd_id = ext ? ext->rd_id : 0;
-    if (!conv)
+    if (!conv) {
         l->group = ext ? ext->group : 0;
+        l->persist_rd = (flags & RDLM_LKF_PERSIST_RES) && ext ? ext->rd_id : 0;
+        st = glc_lock_register(ls, l); /* (waits for the home daemon: the mutex is released) */
+        if (st) {
+            lock_free(ls, l);
+            return st;
+        }
+    }
     ls->stats.requests++;
     claim_completion(l, ENG_OP_REQUEST);
     if (ls->fastpath && !(ext && (ext->xid || ext->parent)) &&
@@ -380,7 +410,7 @@ int rdlm_lock(rdlm_ls *ls, int mode, struct rdlm_lksb *lksb, uint32_t flags, con
 static int do_unlock(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, struct rdlm_lksb *lksb,
                      void *astarg)
 {
-    struct clock *l = lock_find(ls, lkid);
+    struct clock *l = find_or_import(ls, lkid);
 
     if (!l)
         return RDLM_E_NOLOCK;
@@ -442,7 +472,7 @@ static void wait_for_new_master(struct rdlm_ls *ls, uint64_t lkid)
 
 static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool deadlock)
 {
-    struct clock *l = lock_find(ls, lkid);
+    struct clock *l = find_or_import(ls, lkid);
     struct proto_msg m = {0}, *reply;
     int st = RDLM_E_NOTCONN;
 

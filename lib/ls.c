@@ -247,7 +247,8 @@ static void release_locks(struct rdlm_ls *ls)
         return;
     while (u64map_next(&ls->locks, &pos, &lkid, &v)) {
         const struct clock *l = (const struct clock *)(uintptr_t)v;
-        if (!(l->flags & RDLM_LKF_PERSISTENT) && !l->unlocking)
+        /* persistent locks become orphans, group locks stay with their container */
+        if (!(l->flags & RDLM_LKF_PERSISTENT) && !l->unlocking && !l->group)
             ids[n++] = lkid;
     }
     for (size_t i = 0; i < n && !ls->broken; i++) {
@@ -269,6 +270,8 @@ int rdlm_ls_close(rdlm_ls *ls)
     pthread_mutex_lock(&ls->mu);
     release_locks(ls);
     pthread_mutex_unlock(&ls->mu);
+    glc_handle_closed(ls);
+    rd_ls_closed(ls);
     free_handle(ls);
     return RDLM_OK;
 }
@@ -295,4 +298,14 @@ void rdlm_ls_set_fastpath(rdlm_ls *ls, int enabled)
     pthread_mutex_lock(&ls->mu);
     ls->fastpath = enabled != 0;
     pthread_mutex_unlock(&ls->mu);
+}
+
+uint32_t rdlm_ls_node(const rdlm_ls *ls)
+{
+    return ls ? ls->my_node : 0;
+}
+
+uint64_t rdlm_ls_id(const rdlm_ls *ls)
+{
+    return ls ? ls->id : 0;
 }

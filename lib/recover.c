@@ -83,20 +83,91 @@ static void flush_locks(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *
     m->u.recover_locks.n = 0;
 }
 
-/* The locks of this handle on r, whose master changed: report, finish or mark for re-send. */
+/* The root resource of res's tree, and res's depth in it (0: res is a root); NULL if a parent
+ * lock is unknown here. */
+static struct cres *tree_root(struct rdlm_ls *ls, struct cres *res, unsigned *depth)
+{
+    *depth = 0;
+    while (res && res->parent && *depth < 64) {
+        struct clock *p = lock_find(ls, res->parent);
+        res = p ? p->res : NULL;
+        ++*depth;
+    }
+    return res && !res->parent ? res : NULL;
+}
+
+/* The ids of this handle's locks in r's tree (r itself and every sub-resource under it),
+ * parents before children; *n of them. */
+static uint64_t *tree_locks(struct rdlm_ls *ls, struct cres *r, size_t *n)
+{
+    uint64_t *ids = calloc(ls->locks.n + 1, sizeof(*ids)), lkid, v;
+    unsigned *depth = calloc(ls->locks.n + 1, sizeof(*depth)), d;
+    size_t pos = 0;
+
+    *n = 0;
+    while (ids && depth && u64map_next(&ls->locks, &pos, &lkid, &v))
+        if (tree_root(ls, ((struct clock *)(uintptr_t)v)->res, &d) == r) {
+            size_t i = (*n)++;
+            for (; i > 0 && depth[i - 1] > d; i--) { /* insertion by depth, stable */
+                ids[i] = ids[i - 1];
+                depth[i] = depth[i - 1];
+            }
+            ids[i] = lkid;
+            depth[i] = d;
+        }
+    free(depth);
+    if (!depth) {
+        free(ids);
+        return NULL;
+    }
+    return ids;
+}
+
+/* Sub-resources follow their root to its new master. */
+static void move_subresources(struct rdlm_ls *ls, struct cres *root)
+{
+    unsigned d;
+
+    for (uint32_t b = 0; b < ls->res_nbuckets; b++)
+        for (struct cres *r = ls->res_buckets[b]; r; r = r->hnext)
+            if (r->parent && tree_root(ls, r, &d) == root)
+                r->cc = root->cc;
+}
+
+static void fill_reclock(struct msg_reclock *e, const struct clock *l)
+{
+    memset(e, 0, sizeof(*e)); /* the array is reused after a flush */
+    e->lkid = l->lkid;
+    e->hint = l->hint;
+    e->group = l->group;
+    e->xid = l->xid;
+    e->lvbseq = l->lvb_copy_seq;
+    e->flags = l->flags;
+    e->mode = l->grmode;
+    e->has_bast = l->bast != NULL;
+    e->has_lvb = l->has_lvb_copy;
+    memcpy(e->lvb, l->lvb_copy, RDLM_LVB_LEN);
+    e->rd_id = l->persist_rd;
+    if (l->res->parent) {
+        e->parent = l->res->parent;
+        e->subname.len = l->res->namelen;
+        memcpy(e->subname.bytes, l->res->name, l->res->namelen);
+    }
+}
+
+/* The locks of this handle on r's tree, whose master changed: report, finish or mark for
+ * re-send. */
 static void report_resource(struct rdlm_ls *ls, struct cres *r, uint32_t epoch, struct proto_msg *m)
 {
-    uint64_t *ids = calloc(r->nlocks + 1, sizeof(*ids)), lkid, v;
-    size_t n = 0, pos = 0;
+    size_t n = 0;
+    uint64_t *ids = tree_locks(ls, r, &n);
     struct cconn *cc = r->cc;
 
     if (!ids) {
         break_handle_why(ls, "recovery: out of memory");
         return;
     }
-    while (u64map_next(&ls->locks, &pos, &lkid, &v))
-        if (((struct clock *)(uintptr_t)v)->res == r && n < r->nlocks)
-            ids[n++] = lkid;
+    move_subresources(ls, r);
     memset(&m->u.recover_locks, 0, sizeof(m->u.recover_locks));
     m->hdr.type = MSG_RECOVER_LOCKS;
     m->u.recover_locks.epoch = epoch;
@@ -110,18 +181,19 @@ static void report_resource(struct rdlm_ls *ls, struct cres *r, uint32_t epoch, 
             complete_here(ls, l, ENG_OP_UNLOCK, RDLM_E_UNLOCKED, RDLM_MODE_IV);
             continue;
         }
+        if (l->group && !l->pending && !glc_lock_current(ls, l)) {
+            lock_free(ls, l); /* another member ended it: a stale record */
+            continue;
+        }
+        if (l->pending && !l->unlocking && (l->flags & RDLM_LKF_CONVDEADLK) &&
+            l->grmode > RDLM_MODE_NL) {
+            /* the lost master may have demoted it to NL (its completion died with it): the
+             * new master must not believe the old mode, which others may hold now */
+            l->grmode = RDLM_MODE_NL;
+            l->demoted = true;
+        }
         if (l->grmode != RDLM_MODE_IV) {
-            struct msg_reclock *e = &m->u.recover_locks.locks[m->u.recover_locks.n++];
-            e->lkid = l->lkid;
-            e->hint = l->hint;
-            e->group = l->group;
-            e->xid = l->xid;
-            e->lvbseq = l->lvb_copy_seq;
-            e->flags = l->flags;
-            e->mode = l->grmode;
-            e->has_bast = l->bast != NULL;
-            e->has_lvb = l->has_lvb_copy;
-            memcpy(e->lvb, l->lvb_copy, RDLM_LVB_LEN);
+            fill_reclock(&m->u.recover_locks.locks[m->u.recover_locks.n++], l);
             if (m->u.recover_locks.n == PROTO_MAX_RECLOCKS)
                 flush_locks(ls, cc, m);
         }
@@ -202,7 +274,7 @@ static void drop_lost_conns(struct rdlm_ls *ls)
         for (uint32_t b = 0; b < ls->res_nbuckets; b++)
             for (struct cres *r = ls->res_buckets[b]; r; r = r->hnext)
                 if (r->cc == cc)
-                    r->cc = NULL; /* sub-resources of a lost master (docs: not recovered) */
+                    r->cc = NULL; /* unused resources of a lost master */
         if (cc->conn)
             rt_close(cc->conn);
         free(cc);
@@ -248,6 +320,8 @@ static void recover_epoch(struct rdlm_ls *ls, uint32_t epoch, uint64_t mask, uin
         replace_resources(ls, epoch, m);
     if (!ls->broken)
         end_reports(ls, epoch, m);
+    if (!ls->broken)
+        rd_recover(ls); /* recovery domains whose domain master was lost */
     if (!ls->broken) {
         memset(m, 0, sizeof(*m));
         m->hdr.type = MSG_RECOVER_DONE;

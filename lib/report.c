@@ -45,8 +45,11 @@ void report_holds(struct rdlm_ls *ls, struct cconn *cc, const struct msg_contend
             continue;
         if (h->n == PROTO_MAX_HOLDS)
             send_report(ls, cc, h, false);
-        h->holds[h->n++] =
-            (struct msg_hold){l->lkid, l->hint, l->flags, l->grmode, l->bast != NULL, 0, 0};
+        h->holds[h->n++] = (struct msg_hold){.lkid = l->lkid,
+                                             .hint = l->hint,
+                                             .flags = l->flags,
+                                             .mode = l->grmode,
+                                             .has_bast = l->bast != NULL};
     }
     if (client_trace()) {
         fprintf(stderr, "rdlm %d: hold report %.*s:", getpid(), c->name.len, c->name.bytes);

@@ -72,6 +72,11 @@ static void status(struct shard *s, struct text *t)
         deadlock_status(s, d, sizeof(d));
         tprintf(t, "%s", d);
     }
+    {
+        char d[160] = "";
+        rd_status(s, d, sizeof(d));
+        tprintf(t, "%s", d);
+    }
     if (s->index == 0) {
         char m[1024];
         membership_status(s->d, m, sizeof(m));
@@ -160,7 +165,8 @@ static void query_lock(struct shard *s, struct mclient *c, const struct proto_ms
     uint8_t buf[PROTO_LOCK_INFO_LEN];
 
     if (!c->ls || eng_query_lock(c->ls->e, m->u.query_lock.lkid, &li) != RDLM_OK) {
-        send_reply(s, c, m->hdr.reqid, RDLM_E_NOLOCK, NULL, 0);
+        if (!serve_park_behind(s, c, m, m->u.query_lock.lkid)) /* answered when it is known */
+            send_reply(s, c, m->hdr.reqid, RDLM_E_NOLOCK, NULL, 0);
         return;
     }
     out.lkid = li.lkid;

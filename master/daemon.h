@@ -101,6 +101,7 @@ struct mls {
     struct eng *e;
     struct mres **buckets;
     uint32_t nbuckets, nres;
+    void *rd_hook; /* rd.c: the argument of the engine's create hook */
 };
 
 struct shard_stats {
@@ -154,6 +155,8 @@ struct shard {
     uint64_t rec_start_ns;
     struct future_msg *future_head, *future_tail;
     struct dl_shard *dl; /* deadlock search (deadlock.c), NULL until first needed */
+    struct rd_shard *rd; /* recovery domains (rd.c), NULL until first needed */
+    struct glc_table *glc; /* group lock containers (glc.c; shard 0), NULL until first needed */
     uint8_t sendbuf[PROTO_MAX_MSG];
 };
 
@@ -229,6 +232,7 @@ void slots_sweep(struct shard *s, uint64_t now, uint64_t toss_ns);
 void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void serve_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m);
+bool serve_park_behind(struct shard *s, struct mclient *c, const struct proto_msg *m, uint64_t lkid);
 void serve_actions(struct shard *s, struct mls *ls);
 void serve_sync_word(struct shard *s, struct mres *r);
 void serve_client_gone(struct shard *s, struct mclient *c);
@@ -286,6 +290,21 @@ void deadlock_conn_gone(struct shard *s, struct mclient *c);
 int deadlock_status(struct shard *s, char *buf, size_t len);
 int deadlock_list(struct shard *s, char *buf, size_t len);
 void deadlock_free(struct shard *s);
+
+/* glc.c: group lock containers (MSG_GLC) */
+void glc_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void glc_conn_up(struct shard *s, struct mclient *c);
+void glc_conn_gone(struct shard *s, struct mclient *c);
+void glc_tick(struct shard *s);
+void glc_free(struct shard *s);
+
+/* rd.c: recovery domains (MSG_RD) */
+void rd_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void rd_conn_gone(struct shard *s, struct mclient *c);
+void rd_view(struct shard *s, uint32_t epoch, uint64_t mask, uint64_t masters, bool first);
+void rd_ls_new(struct shard *s, struct mls *ls);
+int rd_status(struct shard *s, char *buf, size_t len);
+void rd_free(struct shard *s);
 
 /* dispatch (shard.c) re-entry for parked messages */
 void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint32_t len);

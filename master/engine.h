@@ -136,8 +136,11 @@ int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_act
  * Hooks for the service's FAST/SLOW transitions and recovery (docs/protocol.md section 4).
  * They bypass the grant rules on purpose and emit nothing.
  *
- * eng_install_granted: add a lock the master learnt of from a hold report, GRANTED at
- * req->mode on the resource (req->name; no parent), with req's owner, flags, hint, has_bast.
+ * eng_install_granted: add a lock the master learnt of from a hold report or a recovery
+ * report, GRANTED at req->mode on the resource (req->name, under req->parent_lkid's resource
+ * if that is set: the parent must be installed, else NOLOCK, and not waiting, else
+ * PARNOTGRANT), with req's owner, flags, hint, has_bast; with PERSIST_RES and rd_id, a
+ * resource not yet persistent becomes persistent in rd_id.
  * Errors: the argument checks of eng_request, RDLM_E_EXISTS, RDLM_E_NOMEM.
  * eng_forget_lock: drop a GRANTED lock's record (the lock lives on as a count in the word).
  * eng_set_lvb: set a root resource's LVB (status: enum eng_lvb_status), creating the
@@ -149,6 +152,9 @@ int eng_forget_lock(struct eng *e, uint64_t lkid);
 int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status, uint64_t seq,
                 const uint8_t *value);
 int eng_release_unused(struct eng *e, const void *name, uint16_t namelen);
+/* eng_set_lvb for the sub-resource name under parent_lkid's resource (which must exist). */
+int eng_set_sub_lvb(struct eng *e, uint64_t parent_lkid, const void *name, uint16_t namelen,
+                    uint8_t status, uint64_t seq, const uint8_t *value);
 
 /* Queries (TruCluster dlm_get_lkinfo / dlm_get_rsbinfo, and lock dumps). */
 enum eng_lock_state {
@@ -259,6 +265,30 @@ size_t eng_query_waits(const struct eng *e, eng_wait_fn fn, void *arg);
 /* The edges of one pending request. RDLM_E_NOLOCK if lkid is unknown; RDLM_OK otherwise (no
  * call when it is granted, excluded, or blocked by nothing the rules count). */
 int eng_query_blockers(const struct eng *e, uint64_t lkid, eng_wait_fn fn, void *arg);
+
+/*
+ * Recovery domains (docs/engine.md section 15): the persistent root resources whose rd_id is
+ * a domain's. Validation, invalidation and the create hook emit ENG_ACT_LVB actions only.
+ *
+ * eng_rd_list_invalid: fn is called for each persistent root resource of rd_id whose LVB is
+ * INVALID (any order; fn returns false to stop; it must not change the engine); returns how
+ * many were passed.
+ * eng_rd_validate: the LVB of the persistent root resource name becomes VALID and zero, its
+ * sequence bumped (whatever its state was). RDLM_E_NOLOCK: no such resource, or it is not
+ * persistent; RDLM_E_PR_RD_MISMATCH: it belongs to another domain.
+ * eng_rd_invalidate: every persistent root resource of rd_id gets an INVALID LVB (value and
+ * sequence kept); returns how many.
+ * eng_rd_set_create_hook: fn (NULL: none) is asked, when a request makes a new persistent root
+ * resource, whether its LVB starts INVALID (the grant that creates it then reports
+ * RDLM_SBF_VALNOTVALID to a VALBLK request). fn must not change the engine.
+ */
+typedef bool (*eng_rd_fn)(void *arg, const uint8_t *name, uint16_t namelen);
+typedef bool (*eng_rd_create_fn)(void *arg, uint32_t rd_id, const uint8_t *name, uint16_t namelen);
+size_t eng_rd_list_invalid(const struct eng *e, uint32_t rd_id, eng_rd_fn fn, void *arg);
+int eng_rd_validate(struct eng *e, uint32_t rd_id, const void *name, uint16_t namelen,
+                    struct eng_actions *out);
+size_t eng_rd_invalidate(struct eng *e, uint32_t rd_id, struct eng_actions *out);
+void eng_rd_set_create_hook(struct eng *e, eng_rd_create_fn fn, void *arg);
 
 /* Counts, for tests and memory benchmarks. */
 size_t eng_resource_count(const struct eng *e);

@@ -9,11 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The parent of a sub-resource lock being installed: granted (or converting) and with its
+ * extension; NULL with *st set if not. */
+static struct eng_lock *install_parent(struct eng *e, uint64_t lkid, int *st)
+{
+    struct eng_lock *p = eng_lock_find(e, lkid);
+
+    *st = !p ? RDLM_E_NOLOCK : p->state == ENG_LKS_WAITING ? RDLM_E_PARNOTGRANT : RDLM_OK;
+    if (*st == RDLM_OK && !eng_lock_ext(p))
+        *st = RDLM_E_NOMEM;
+    return *st == RDLM_OK ? p : NULL;
+}
+
 int eng_install_granted(struct eng *e, const struct eng_req *q)
 {
+    struct eng_lock *l, *parent = NULL;
     struct eng_res *r;
-    struct eng_lock *l;
     uint32_t owner;
+    int st = RDLM_OK;
 
     if (!e || !q || q->lkid == 0 || q->mode < RDLM_MODE_NL || q->mode > RDLM_MODE_EX ||
         (q->owner.kind != ENG_OWNER_PROCESS && q->owner.kind != ENG_OWNER_GROUP) || !q->name)
@@ -22,18 +35,26 @@ int eng_install_granted(struct eng *e, const struct eng_req *q)
         return RDLM_E_NAMELEN;
     if (eng_lock_find(e, q->lkid))
         return RDLM_E_EXISTS;
+    if (q->parent_lkid && !(parent = install_parent(e, q->parent_lkid, &st)))
+        return st;
     owner = eng_owner_intern(e, &q->owner);
     if (!owner)
         return RDLM_E_NOMEM;
-    r = eng_res_get(e, NULL, q->name, q->namelen);
+    r = eng_res_get(e, parent ? parent->res : NULL, q->name, q->namelen);
     if (!r)
         return RDLM_E_NOMEM;
     l = eng_lock_new(e, q->lkid, r, owner);
-    if (!l || (q->hint && !eng_lock_ext(l))) {
+    if (!l || ((q->hint || parent) && !eng_lock_ext(l))) {
         if (l)
             eng_lock_delete(e, l);
         eng_res_release_if_unused(e, r);
         return RDLM_E_NOMEM;
+    }
+    if (parent)
+        eng_link_parent(l, parent);
+    if ((q->flags & RDLM_LKF_PERSIST_RES) && q->rd_id && !(r->flags & RES_PERSISTENT)) {
+        r->flags |= RES_PERSISTENT; /* rebuilt after its master was lost */
+        r->rd_id = q->rd_id;
     }
     l->grmode = l->rqmode = q->mode;
     l->flags = q->flags & ~(uint32_t)RDLM_LKF_CONVERT;
@@ -61,6 +82,8 @@ int eng_forget_lock(struct eng *e, uint64_t lkid)
     return RDLM_OK;
 }
 
+static int set_res_lvb(struct eng_res *r, uint8_t status, uint64_t seq, const uint8_t *value);
+
 int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t status, uint64_t seq,
                 const uint8_t *value)
 {
@@ -71,6 +94,23 @@ int eng_set_lvb(struct eng *e, const void *name, uint16_t namelen, uint8_t statu
     r = eng_res_get(e, NULL, name, namelen); /* the locks may come right after */
     if (!r)
         return RDLM_E_NOMEM;
+    return set_res_lvb(r, status, seq, value);
+}
+
+int eng_set_sub_lvb(struct eng *e, uint64_t parent_lkid, const void *name, uint16_t namelen,
+                    uint8_t status, uint64_t seq, const uint8_t *value)
+{
+    struct eng_lock *p = e ? eng_lock_find(e, parent_lkid) : NULL;
+    struct eng_res *r;
+
+    if (!p || !name || namelen == 0 || namelen > RDLM_RESNAME_MAXLEN || status > ENG_LVB_INVALID)
+        return RDLM_E_INVAL;
+    r = eng_res_find(e, p->res, name, namelen); /* its locks were installed first */
+    return r ? set_res_lvb(r, status, seq, value) : RDLM_E_NOLOCK;
+}
+
+static int set_res_lvb(struct eng_res *r, uint8_t status, uint64_t seq, const uint8_t *value)
+{
     if (status == ENG_LVB_NONE) {
         free(r->lvb);
         r->lvb = NULL;

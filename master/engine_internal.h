@@ -108,6 +108,8 @@ struct eng {
     struct eng_res **touched;    /* resources affected by a purge, in order */
     size_t touched_n, touched_cap;
     uint16_t stamp_seed; /* first stamp of the next new lock */
+    eng_rd_create_fn rd_create; /* engine_rd.c: does a new persistent resource start invalid? */
+    void *rd_arg;
 };
 
 /* engine_tables.c */
@@ -191,5 +193,11 @@ uint64_t eng_lock_hint(const struct eng_lock *l);
 
 /* engine_release.c */
 void eng_revert(struct eng *e, struct eng_lock *l);
+
+/* engine_rd.c: r was just made persistent (a new resource): its LVB may start invalid */
+void eng_rd_created(struct eng *e, struct eng_res *r, struct eng_actions *out);
+
+/* engine_request.c: make l (with its extension) a child of parent (extension too). */
+void eng_link_parent(struct eng_lock *l, struct eng_lock *parent);
 
 #endif /* RDLM_MASTER_ENGINE_INTERNAL_H */

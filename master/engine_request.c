@@ -137,7 +137,7 @@ static int adopt_orphan(struct eng *e, struct eng_res *r, const struct eng_req *
 
 /* ---- new requests (section 5.1) ---- */
 
-static void link_parent(struct eng_lock *l, struct eng_lock *parent)
+void eng_link_parent(struct eng_lock *l, struct eng_lock *parent)
 {
     struct eng_lock_ext *px = parent->ext, *x = l->ext;
 
@@ -173,7 +173,7 @@ static struct eng_lock *create_lock(struct eng *e, const struct eng_req *q, stru
         return NULL;
     }
     if (parent)
-        link_parent(l, parent);
+        eng_link_parent(l, parent);
     return l;
 }
 
@@ -198,6 +198,7 @@ static int request_new(struct eng *e, const struct eng_req *q, struct eng_action
     if ((q->flags & RDLM_LKF_PERSIST_RES) && !(r->flags & RES_PERSISTENT)) {
         r->flags |= RES_PERSISTENT;
         r->rd_id = q->rd_id;
+        eng_rd_created(e, r, out);
     }
     l->rqmode = q->mode;
     l->flags = q->flags;

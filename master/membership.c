@@ -172,6 +172,7 @@ static void send_heartbeats(struct shard *s, uint64_t now)
     m.u.heartbeat.fenced_epoch = atomic_load(&d->fenced_epoch);
     m.u.heartbeat.done_epoch = atomic_load(&d->members[d->my_index].done_epoch);
     m.u.heartbeat.time_ns = now;
+    m.u.heartbeat.fingerprint = d->cfg.fingerprint;
     for (size_t i = 0; i < d->cfg.nnodes; i++) {
         struct member *mb = &d->members[i];
         if ((int)i == d->my_index)
@@ -379,6 +380,17 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
 
     if (i < 0 || i == d->my_index)
         return;
+    if (h->fingerprint != d->cfg.fingerprint) { /* a daemon of another cluster */
+        static _Thread_local uint64_t last_log_ns;
+        if (now_ns() - last_log_ns > 10ull * 1000 * 1000 * 1000 || !last_log_ns) {
+            last_log_ns = now_ns();
+            log_msg("shard %u: heartbeat from %s claims node %u of another cluster (its cluster file "
+                    "differs from ours); closing it", s->index, rt_conn_peer(c->conn), h->node);
+        }
+        s->stats.malformed++;
+        c->closing = true;
+        return;
+    }
     membership_mask(d, &epoch, NULL);
     if (atomic_load(&d->members[i].incarnation) != h->incarnation) { /* (re)started */
         if (atomic_load(&d->members[i].incarnation))

@@ -149,6 +149,7 @@ struct mls *mls_get(struct shard *s, const char *name, uint16_t len)
     }
     memcpy(ls->name, buf, len + 1);
     ls->id = rdlm_ls_seed(buf);
+    rd_ls_new(s, ls);
     ls->next = s->lss;
     s->lss = ls;
     return ls;

@@ -1,4 +1,647 @@
 /*
- * master/rd.c - recovery domains (being written).
+ * master/rd.c - recovery domains (docs/protocol.md section 7): MSG_RD.
+ *
+ * Two roles, both per shard:
+ *   domain master  (the shard placement gives the domain's name under PROTO_RD_SEED): the
+ *                  domain's name, its attached processes, the outstanding collection and the
+ *                  "a node with an attached process failed since the collect" flag.
+ *                  RD_ATTACH, RD_DETACH, RD_COLLECT, RD_VALIDATE_END, RD_ABORT.
+ *   every shard    for the persistent resources it masters (engine_rd.c): RD_SCAN (those of a
+ *                  domain whose LVB is invalid, sorted, paged), RD_VALIDATE, RD_INVALIDATE,
+ *                  RD_CLEAR; and whether a persistent resource created here starts invalid
+ *                  (the engine's create hook): its domain was invalidated and not validated
+ *                  since, or its name moved here from a lost master and the domain has not
+ *                  been validated since that loss.
+ *
+ * A process is known by (node, pid) from its hello, so any of its handles may act on a
+ * domain; an attachment also remembers the connection it came on: when that closes, the
+ * attachment ends, and is kept as a "ghost" until the next view (or GHOST_NS), so that a
+ * view losing its node still sets the failed flag when the connection closed first.
  */
 #include "master/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/placement.h"
+#include "common/rdname.h"
+#include "rdlm.h"
+
+#define RD_MAX_DOMAINS 4096u /* per shard, as domain master */
+#define RD_MAX_ATTS    1024u /* attachments per domain */
+#define RD_MAX_MARKS   4096u /* per shard: domains with a mark */
+#define GHOST_NS       (60ull * 1000 * 1000 * 1000)
+
+struct rd_att {
+    uint16_t node;
+    uint32_t pid;
+    uint32_t client; /* the connection it came on */
+    uint8_t kind;    /* RDLM_RD_PROCESS or RDLM_RD_GROUP */
+    uint64_t group;
+    bool ghost;   /* its connection closed: only remembered for the failed flag */
+    uint64_t since_ns;
+};
+
+struct rd_dom {
+    uint32_t rd_id;
+    uint8_t namelen;
+    char name[RDLM_RDNAME_MAXLEN_WIRE];
+    struct rd_att *atts;
+    uint32_t natts, cap;
+    bool collecting; /* a collection is outstanding ... */
+    uint16_t cnode;  /* ... by this process */
+    uint32_t cpid;
+    uint32_t cclient;
+    bool failed;      /* a node with an attached process was lost since the collect */
+    bool invalidated; /* detached with INVALIDATE, not validated since */
+};
+
+struct rd_mark { /* per shard: a domain's state for the resources mastered here */
+    uint32_t rd_id;
+    bool invalidated;     /* new persistent resources of the domain start invalid */
+    uint32_t clear_epoch; /* the view epoch of the domain's last validation (RD_CLEAR) */
+};
+
+struct rd_shard {
+    struct rd_dom **doms;
+    uint32_t ndoms;
+    struct rd_mark *marks;
+    uint32_t nmarks;
+    uint64_t base_masters; /* the masters of the first view this shard saw */
+    uint64_t masters;      /* of the last view */
+    uint32_t loss_epoch;   /* the last view that lost masters (0: none) */
+};
+
+static struct rd_shard *rds(struct shard *s)
+{
+    if (!s->rd)
+        s->rd = calloc(1, sizeof(*s->rd));
+    return s->rd;
+}
+
+/* ---- per-shard marks and the engine's create hook ---- */
+
+static struct rd_mark *mark_find(struct rd_shard *r, uint32_t rd_id)
+{
+    for (uint32_t i = 0; r && i < r->nmarks; i++)
+        if (r->marks[i].rd_id == rd_id)
+            return &r->marks[i];
+    return NULL;
+}
+
+static struct rd_mark *mark_get(struct rd_shard *r, uint32_t rd_id)
+{
+    struct rd_mark *k = mark_find(r, rd_id), *v;
+
+    if (k || r->nmarks >= RD_MAX_MARKS)
+        return k;
+    v = realloc(r->marks, (r->nmarks + 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    r->marks = v;
+    k = &v[r->nmarks++];
+    *k = (struct rd_mark){.rd_id = rd_id};
+    return k;
+}
+
+static struct rdlm_placement_target place_by(const struct shard *s, uint64_t ls_id, uint64_t mask,
+                                             const uint8_t *name, uint16_t len)
+{
+    const struct rdlm_cluster_config *cfg = &s->d->cfg;
+    struct rdlm_member m[64];
+    size_t n = cfg->nnodes < 64 ? cfg->nnodes : 64;
+
+    for (size_t i = 0; i < n; i++) {
+        m[i].node = cfg->nodes[i].id;
+        m[i].shards = (mask & (1ull << i)) ? cfg->nodes[i].shards : 0;
+    }
+    return rdlm_place(m, n, ls_id, 0, name, len);
+}
+
+struct hook_arg {
+    struct shard *s;
+    uint64_t ls_id;
+};
+
+static bool create_hook(void *arg, uint32_t rd_id, const uint8_t *name, uint16_t namelen)
+{
+    struct hook_arg *h = arg;
+    struct shard *s = h->s;
+    struct rd_shard *r = s->rd;
+    const struct rd_mark *k = mark_find(r, rd_id);
+    struct rdlm_placement_target t;
+
+    if (k && k->invalidated)
+        return true;
+    if (!r || !r->loss_epoch || (k && k->clear_epoch >= r->loss_epoch) || !r->base_masters)
+        return false;
+    /* placed elsewhere by the first view: it came here from a lost master */
+    t = place_by(s, h->ls_id, r->base_masters, name, namelen);
+    return !(t.node == s->node && t.shard == s->index);
+}
+
+void rd_ls_new(struct shard *s, struct mls *ls)
+{
+    struct hook_arg *h = malloc(sizeof(*h));
+
+    if (!h)
+        return; /* no hook: new resources start as usual */
+    h->s = s;
+    h->ls_id = ls->id;
+    ls->rd_hook = h;
+    eng_rd_set_create_hook(ls->e, create_hook, h);
+}
+
+/* ---- domain master state ---- */
+
+static struct rd_dom *dom_find(struct rd_shard *r, uint32_t rd_id)
+{
+    for (uint32_t i = 0; r && i < r->ndoms; i++)
+        if (r->doms[i]->rd_id == rd_id)
+            return r->doms[i];
+    return NULL;
+}
+
+static void dom_free_at(struct rd_shard *r, uint32_t i)
+{
+    free(r->doms[i]->atts);
+    free(r->doms[i]);
+    r->doms[i] = r->doms[--r->ndoms];
+}
+
+/* Drop ghosts older than GHOST_NS (all of them: older than 0), then domains left empty. */
+static void prune(struct rd_shard *r, uint64_t now, uint64_t age)
+{
+    for (uint32_t i = 0; r && i < r->ndoms;) {
+        struct rd_dom *d = r->doms[i];
+        for (uint32_t j = 0; j < d->natts;)
+            if (d->atts[j].ghost && now - d->atts[j].since_ns >= age)
+                d->atts[j] = d->atts[--d->natts];
+            else
+                j++;
+        if (!d->natts && !d->collecting)
+            dom_free_at(r, i);
+        else
+            i++;
+    }
+}
+
+static struct rd_att *att_find(struct rd_dom *d, uint16_t node, uint32_t pid, uint8_t kind,
+                               uint64_t group)
+{
+    for (uint32_t i = 0; i < d->natts; i++) {
+        struct rd_att *a = &d->atts[i];
+        if (!a->ghost && a->node == node && a->pid == pid && a->kind == kind &&
+            (kind == RDLM_RD_PROCESS || a->group == group))
+            return a;
+    }
+    return NULL;
+}
+
+/* Is the sender attached, in the sense of collect and validate? OK, NOTATTACHED, NO_GROUP
+ * (attached only for a group container it is no longer in). */
+static int caller_status(const struct rd_dom *d, const struct mclient *c, uint64_t group)
+{
+    bool other_group = false;
+
+    for (uint32_t i = 0; d && i < d->natts; i++) {
+        const struct rd_att *a = &d->atts[i];
+        if (a->ghost || a->node != c->hello.node || a->pid != c->hello.pid)
+            continue;
+        if (a->kind == RDLM_RD_PROCESS || a->group == group)
+            return RDLM_OK;
+        other_group = true;
+    }
+    return other_group ? RDLM_E_NO_GROUP : RDLM_E_NOTATTACHED;
+}
+
+static bool is_collector(const struct rd_dom *d, const struct mclient *c)
+{
+    return d->collecting && d->cnode == c->hello.node && d->cpid == c->hello.pid;
+}
+
+static int op_attach(struct shard *s, struct mclient *c, const struct msg_rd *q)
+{
+    struct rd_shard *r = rds(s);
+    uint32_t kflags = q->flags & (RDLM_RD_PROCESS | RDLM_RD_GROUP);
+    uint8_t kind = (uint8_t)kflags;
+    struct rd_dom *d;
+    struct rd_att *a;
+
+    if (!r)
+        return RDLM_E_NOMEM;
+    if (!rdlm_rd_name_ok(q->name, q->namelen))
+        return RDLM_E_NAMELEN;
+    if ((q->flags & ~(RDLM_RD_PROCESS | RDLM_RD_GROUP | RDF_REATTACH | RDF_COLLECTOR)) ||
+        (kflags != RDLM_RD_PROCESS && kflags != RDLM_RD_GROUP) ||
+        q->rd_id != rdlm_rd_hash(q->name, q->namelen))
+        return RDLM_E_INVAL;
+    if (kind == RDLM_RD_GROUP && !q->group)
+        return RDLM_E_NOTATTACHED;
+    d = dom_find(r, q->rd_id);
+    if (d && (d->namelen != q->namelen || memcmp(d->name, q->name, q->namelen) != 0))
+        return RDLM_E_TOOMANY; /* another name with the same id */
+    if (!d) {
+        struct rd_dom **v;
+        if (r->ndoms >= RD_MAX_DOMAINS)
+            return RDLM_E_TOOMANY;
+        v = realloc(r->doms, (r->ndoms + 1) * sizeof(*v));
+        if (!v)
+            return RDLM_E_NOMEM;
+        r->doms = v;
+        d = calloc(1, sizeof(*d));
+        if (!d)
+            return RDLM_E_NOMEM;
+        d->rd_id = q->rd_id;
+        d->namelen = (uint8_t)q->namelen;
+        memcpy(d->name, q->name, q->namelen);
+        r->doms[r->ndoms++] = d;
+    }
+    a = att_find(d, c->hello.node, c->hello.pid, kind, q->group);
+    if (a && !(q->flags & RDF_REATTACH))
+        return RDLM_E_ATTACHED;
+    if (!a) {
+        if (d->natts == d->cap) {
+            uint32_t cap = d->cap ? 2 * d->cap : 4;
+            struct rd_att *v;
+            if (d->natts >= RD_MAX_ATTS || !(v = realloc(d->atts, cap * sizeof(*v)))) {
+                if (!d->natts && !d->collecting)
+                    prune(r, now_ns(), GHOST_NS);
+                return RDLM_E_TOOMANY;
+            }
+            d->atts = v;
+            d->cap = cap;
+        }
+        a = &d->atts[d->natts++];
+    }
+    *a = (struct rd_att){c->hello.node, c->hello.pid, c->id, kind, q->group, false, 0};
+    if (q->flags & RDF_REATTACH) {
+        /* the former domain master was lost: whatever it knew is gone (docs: section 7) */
+        d->failed = true;
+        if ((q->flags & RDF_COLLECTOR) && !d->collecting) {
+            d->collecting = true;
+            d->cnode = c->hello.node;
+            d->cpid = c->hello.pid;
+            d->cclient = c->id;
+        }
+    }
+    return RDLM_OK;
+}
+
+static int op_detach(struct shard *s, struct mclient *c, const struct msg_rd *q)
+{
+    struct rd_dom *d = dom_find(s->rd, q->rd_id);
+    uint32_t kflags = q->flags & (RDLM_RD_PROCESS | RDLM_RD_GROUP);
+    struct rd_att *a;
+
+    if ((q->flags & ~(RDLM_RD_PROCESS | RDLM_RD_GROUP | RDLM_RD_INVALIDATE)) ||
+        (kflags != RDLM_RD_PROCESS && kflags != RDLM_RD_GROUP))
+        return RDLM_E_INVAL;
+    a = d ? att_find(d, c->hello.node, c->hello.pid, (uint8_t)kflags, q->group) : NULL;
+    if (!a)
+        return RDLM_E_NOTATTACHED;
+    if (is_collector(d, c))
+        return RDLM_E_ALREADY;
+    *a = d->atts[--d->natts];
+    if (q->flags & RDLM_RD_INVALIDATE)
+        d->invalidated = true;
+    prune(s->rd, now_ns(), GHOST_NS);
+    return RDLM_OK;
+}
+
+static int op_collect(struct shard *s, struct mclient *c, const struct msg_rd *q)
+{
+    struct rd_dom *d = dom_find(s->rd, q->rd_id);
+    int st = caller_status(d, c, q->group);
+
+    if (st != RDLM_OK)
+        return st;
+    if (d->collecting)
+        return RDLM_E_ALREADY;
+    d->collecting = true;
+    d->cnode = c->hello.node;
+    d->cpid = c->hello.pid;
+    d->cclient = c->id;
+    d->failed = false;
+    return RDLM_OK;
+}
+
+static int op_validate_end(struct shard *s, struct mclient *c, const struct msg_rd *q)
+{
+    struct rd_dom *d = dom_find(s->rd, q->rd_id);
+    int st = caller_status(d, c, q->group);
+
+    if (st != RDLM_OK)
+        return st;
+    if (!is_collector(d, c) || (q->flags & ~RDF_MORE))
+        return RDLM_E_INVAL;
+    d->collecting = false;
+    if (d->failed || (q->flags & RDF_MORE))
+        return RDLM_E_MORE_TO_RECOVER;
+    d->invalidated = false;
+    return RDLM_OK;
+}
+
+static int op_abort(struct shard *s, struct mclient *c, const struct msg_rd *q)
+{
+    struct rd_dom *d = dom_find(s->rd, q->rd_id);
+
+    if (!d || !is_collector(d, c))
+        return RDLM_E_INVAL;
+    d->collecting = false;
+    prune(s->rd, now_ns(), GHOST_NS);
+    return RDLM_OK;
+}
+
+/* ---- the resources of this shard ---- */
+
+struct scan_item {
+    uint64_t lsid;
+    uint8_t namelen;
+    uint8_t name[RDLM_RESNAME_MAXLEN];
+};
+
+static int item_cmp(uint64_t al, const uint8_t *an, size_t alen, uint64_t bl, const uint8_t *bn,
+                    size_t blen)
+{
+    int c;
+
+    if (al != bl)
+        return al < bl ? -1 : 1;
+    c = memcmp(an, bn, alen < blen ? alen : blen);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+
+static int scan_sort(const void *a, const void *b)
+{
+    const struct scan_item *x = a, *y = b;
+
+    return item_cmp(x->lsid, x->name, x->namelen, y->lsid, y->name, y->namelen);
+}
+
+struct scan_ctx {
+    uint64_t lsid;
+    const struct msg_rd_item *after; /* NULL: from the start */
+    struct scan_item *v;
+    size_t n, cap;
+    bool nomem;
+};
+
+static bool scan_one(void *arg, const uint8_t *name, uint16_t namelen)
+{
+    struct scan_ctx *x = arg;
+    struct scan_item *it;
+
+    if (x->after && item_cmp(x->lsid, name, namelen, x->after->lsid, x->after->name.bytes,
+                             x->after->name.len) <= 0)
+        return true;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 64;
+        struct scan_item *v = realloc(x->v, cap * sizeof(*v));
+        if (!v) {
+            x->nomem = true;
+            return false;
+        }
+        x->v = v;
+        x->cap = cap;
+    }
+    it = &x->v[x->n++];
+    it->lsid = x->lsid;
+    it->namelen = (uint8_t)namelen;
+    memcpy(it->name, name, namelen);
+    return true;
+}
+
+static void op_scan(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_rd *q = &m->u.rd;
+    struct scan_ctx x = {.after = q->cursor ? &q->items[0] : NULL};
+    uint8_t text[PROTO_MAX_TEXT];
+    size_t n, len = 3;
+
+    if (q->cursor > 1 || q->n != (q->cursor ? 1 : 0)) {
+        send_reply(s, c, m->hdr.reqid, RDLM_E_INVAL, NULL, 0);
+        return;
+    }
+    for (struct mls *ls = s->lss; ls && !x.nomem; ls = ls->next) {
+        x.lsid = ls->id;
+        eng_rd_list_invalid(ls->e, q->rd_id, scan_one, &x);
+    }
+    if (x.nomem) {
+        free(x.v);
+        send_reply(s, c, m->hdr.reqid, RDLM_E_NOMEM, NULL, 0);
+        return;
+    }
+    if (x.n)
+        qsort(x.v, x.n, sizeof(*x.v), scan_sort);
+    n = x.n < PROTO_RD_SCAN_MAX ? x.n : PROTO_RD_SCAN_MAX;
+    text[0] = x.n > n;
+    text[1] = (uint8_t)n;
+    text[2] = (uint8_t)(n >> 8);
+    for (size_t i = 0; i < n; i++) {
+        for (int b = 0; b < 8; b++)
+            text[len++] = (uint8_t)(x.v[i].lsid >> (8 * b));
+        text[len++] = x.v[i].namelen;
+        memcpy(text + len, x.v[i].name, x.v[i].namelen);
+        len += x.v[i].namelen;
+    }
+    free(x.v);
+    send_reply(s, c, m->hdr.reqid, RDLM_OK, text, (uint32_t)len);
+}
+
+static void sync_res(struct shard *s, struct mls *ls, const uint8_t *name, uint16_t len)
+{
+    struct mres *r = mres_find(ls, name, len);
+
+    serve_actions(s, ls); /* LVB actions only: nothing is sent */
+    if (r)
+        serve_sync_word(s, r);
+}
+
+static void op_validate(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_rd *q = &m->u.rd;
+    uint8_t text[2];
+    unsigned done = 0;
+
+    if (q->n == 0 || q->cursor) {
+        send_reply(s, c, m->hdr.reqid, RDLM_E_INVAL, NULL, 0);
+        return;
+    }
+    for (unsigned i = 0; i < q->n; i++) {
+        const struct msg_rd_item *it = &q->items[i];
+        struct mls *ls = mls_by_id(s, it->lsid);
+        if (ls && eng_rd_validate(ls->e, q->rd_id, it->name.bytes, it->name.len, &s->acts) ==
+                      RDLM_OK) {
+            done++;
+            sync_res(s, ls, it->name.bytes, it->name.len);
+        }
+    }
+    text[0] = (uint8_t)done;
+    text[1] = (uint8_t)(done >> 8);
+    send_reply(s, c, m->hdr.reqid, RDLM_OK, text, sizeof(text));
+}
+
+static int op_mark(struct shard *s, const struct msg_rd *q)
+{
+    struct rd_shard *r = rds(s);
+    struct rd_mark *k;
+
+    if (!r)
+        return RDLM_E_NOMEM;
+    if (q->op == RD_CLEAR) {
+        k = mark_find(r, q->rd_id);
+        if (!k && !r->loss_epoch)
+            return RDLM_OK; /* nothing to clear */
+        k = mark_get(r, q->rd_id);
+        if (k) {
+            k->invalidated = false;
+            k->clear_epoch = s->view_epoch;
+        }
+        return RDLM_OK; /* no room: the conservative side (new ones may start invalid) */
+    }
+    k = mark_get(r, q->rd_id);
+    if (!k)
+        return RDLM_E_TOOMANY;
+    k->invalidated = true;
+    for (struct mls *ls = s->lss; ls; ls = ls->next)
+        if (eng_rd_invalidate(ls->e, q->rd_id, &s->acts))
+            serve_settle(s, ls); /* mirrors the LVBs into the slots */
+        else
+            eng_actions_clear(&s->acts);
+    return RDLM_OK;
+}
+
+/* ---- the message ---- */
+
+void rd_msg(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_rd *q = &m->u.rd;
+    bool master_op = q->op >= RD_ATTACH && q->op <= RD_ABORT;
+    int st;
+
+    if (c->hello.role != ROLE_CLIENT) {
+        log_msg("shard %u: RD from a non-client %s; closing it", s->index, rt_conn_peer(c->conn));
+        s->stats.malformed++;
+        c->closing = true;
+        return;
+    }
+    if (q->op < RD_ATTACH || q->op > RD_CLEAR || q->rd_id == 0 ||
+        (q->op != RD_ATTACH && q->namelen) ||
+        (q->op != RD_SCAN && q->op != RD_VALIDATE && (q->n || q->cursor))) {
+        send_reply(s, c, m->hdr.reqid, RDLM_E_INVAL, NULL, 0);
+        return;
+    }
+    if (master_op && s->rd)
+        prune(s->rd, now_ns(), GHOST_NS);
+    switch (q->op) {
+    case RD_ATTACH:
+        st = op_attach(s, c, q);
+        break;
+    case RD_DETACH:
+        st = op_detach(s, c, q);
+        break;
+    case RD_COLLECT:
+        st = op_collect(s, c, q);
+        break;
+    case RD_VALIDATE_END:
+        st = op_validate_end(s, c, q);
+        break;
+    case RD_ABORT:
+        st = op_abort(s, c, q);
+        break;
+    case RD_SCAN:
+        op_scan(s, c, m);
+        return;
+    case RD_VALIDATE:
+        op_validate(s, c, m);
+        return;
+    default: /* RD_INVALIDATE, RD_CLEAR */
+        st = q->flags ? RDLM_E_INVAL : op_mark(s, q);
+        break;
+    }
+    send_reply(s, c, m->hdr.reqid, (uint8_t)st, NULL, 0);
+}
+
+void rd_conn_gone(struct shard *s, struct mclient *c)
+{
+    struct rd_shard *r = s->rd;
+    uint64_t now = now_ns();
+
+    if (!r || c->hello.role != ROLE_CLIENT)
+        return;
+    for (uint32_t i = 0; i < r->ndoms; i++) {
+        struct rd_dom *d = r->doms[i];
+        for (uint32_t j = 0; j < d->natts; j++)
+            if (!d->atts[j].ghost && d->atts[j].client == c->id) {
+                d->atts[j].ghost = true;
+                d->atts[j].since_ns = now;
+            }
+        if (d->collecting && d->cclient == c->id)
+            d->collecting = false; /* the collector died: collectable again */
+    }
+    prune(r, now, GHOST_NS);
+}
+
+void rd_view(struct shard *s, uint32_t epoch, uint64_t mask, uint64_t masters, bool first)
+{
+    struct rd_shard *r = rds(s);
+    const struct rdlm_cluster_config *cfg = &s->d->cfg;
+
+    if (!r)
+        return;
+    if (first || !r->base_masters) {
+        r->base_masters = r->masters = masters;
+        if (first)
+            return;
+    }
+    if (r->masters & ~masters)
+        r->loss_epoch = epoch;
+    r->masters = masters;
+    for (uint32_t i = 0; i < r->ndoms; i++) {
+        struct rd_dom *d = r->doms[i];
+        for (uint32_t j = 0; j < d->natts; j++) {
+            size_t n = 0;
+            while (n < cfg->nnodes && cfg->nodes[n].id != d->atts[j].node)
+                n++;
+            if (n >= cfg->nnodes || n >= 64 || !(mask & (1ull << n)))
+                d->failed = true;
+        }
+    }
+    prune(r, now_ns(), 0); /* the ghosts have served */
+}
+
+int rd_status(struct shard *s, char *buf, size_t len)
+{
+    const struct rd_shard *r = s->rd;
+    uint32_t collecting = 0;
+
+    if (!r || (!r->ndoms && !r->nmarks))
+        return 0;
+    for (uint32_t i = 0; i < r->ndoms; i++)
+        collecting += r->doms[i]->collecting;
+    return snprintf(buf, len, "    recovery domains: %u mastered (%u collecting), %u marked\n",
+                    r->ndoms, collecting, r->nmarks);
+}
+
+void rd_free(struct shard *s)
+{
+    struct rd_shard *r = s->rd;
+
+    for (struct mls *ls = s->lss; ls; ls = ls->next) {
+        eng_rd_set_create_hook(ls->e, NULL, NULL);
+        free(ls->rd_hook);
+        ls->rd_hook = NULL;
+    }
+    if (!r)
+        return;
+    while (r->ndoms)
+        dom_free_at(r, 0);
+    free(r->doms);
+    free(r->marks);
+    free(r);
+    s->rd = NULL;
+}

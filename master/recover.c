@@ -288,9 +288,19 @@ void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m
     mres_add_interest(r, c->id);
     for (unsigned i = 0; i < k->n; i++) {
         const struct msg_reclock *l = &k->locks[i];
-        struct msg_hold h = {l->lkid, l->hint, l->flags, l->mode, l->has_bast, l->group, l->xid};
+        struct msg_hold h = {.lkid = l->lkid,
+                             .hint = l->hint,
+                             .flags = l->flags,
+                             .mode = l->mode,
+                             .has_bast = l->has_bast,
+                             .group = l->group,
+                             .xid = l->xid,
+                             .parent = l->parent,
+                             .subname = l->subname,
+                             .rd_id = l->rd_id};
         if (transition_add_hold(r, c->id, &h) == 0) {
-            note_lvb(r->rec, l);
+            if (!l->parent) /* a sub-resource's LVB: transition.c (install_holds) */
+                note_lvb(r->rec, l);
             s->stats.recovered_locks++;
         }
     }
@@ -378,6 +388,7 @@ static void view_changed(struct shard *s, uint64_t now)
     s->view_epoch = epoch;
     s->view_mask = mask;
     s->masters = masters;
+    rd_view(s, epoch, mask, masters, first);
     if (first) {
         s->stable_mask = masters;
         if (s->index == 0)

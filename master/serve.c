@@ -119,6 +119,25 @@ static void route_actions(struct shard *s, struct mls *ls, const struct mres *r,
     eng_actions_clear(&s->acts);
 }
 
+/* Send the ABORTED completion of lkid's pending request to client cid (not to the client that
+ * unlocked it), and take it out of the actions. */
+static void route_aborted_to(struct shard *s, uint64_t lkid, uint32_t cid)
+{
+    struct mclient *c = client_by_id(s, cid);
+
+    for (size_t i = 0; i < s->acts.n; i++) {
+        struct eng_action *a = &s->acts.v[i];
+        if (a->kind != ENG_ACT_COMPLETE || a->lkid != lkid || a->op != ENG_OP_REQUEST)
+            continue;
+        if (c) {
+            struct msg_complete mc = {.lkid = lkid, .op = a->op, .status = a->status,
+                                      .sbflags = a->sbflags, .mode = a->mode};
+            send_completion(s, c, &mc);
+        }
+        a->kind = ENG_ACT_LVB; /* handled: route_actions skips it */
+    }
+}
+
 void serve_actions(struct shard *s, struct mls *ls)
 {
     route_actions(s, ls, NULL, 0);
@@ -331,6 +350,25 @@ static bool check_ls(struct shard *s, struct mclient *c, const struct proto_msg 
     return false;
 }
 
+/* A new sublock whose parent lock the engine does not know: the parent was granted on the
+ * one-sided fast path of its root resource. Move that resource off the fast path (its
+ * holders report their locks) and park the request behind it; true if parked. */
+static bool parent_on_fast_path(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_request *q = &m->u.request;
+    struct mres *r;
+
+    if (engine_knows(c->ls, q->parent) || !q->root.len)
+        return false;
+    r = mres_find(c->ls, q->root.bytes, q->root.len);
+    if (!r || r->state == RS_SLOW)
+        return false; /* the engine answers: no such parent */
+    park_msg(s, r, c, m);
+    if (r->state == RS_FAST)
+        transition_start(s, r);
+    return true;
+}
+
 void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m)
 {
     const struct msg_request *q = &m->u.request;
@@ -343,6 +381,8 @@ void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m
     if (recover_hold_request(s, c, m))
         return;
     s->stats.requests++;
+    if (q->parent && !conv && parent_on_fast_path(s, c, m))
+        return;
     if (q->parent || (conv && engine_knows(c->ls, q->lkid))) {
         r = q->parent ? NULL : mres_find(c->ls, q->name.bytes, q->name.len);
         engine_request(s, c, r, q);
@@ -383,15 +423,20 @@ static void engine_unlock(struct shard *s, struct mclient *c, struct mres *r,
                           const struct msg_unlock *u)
 {
     uint32_t flags = u->flags & ~RDLM_LKF_WAIT;
+    uint64_t requester;
     int st;
 
     if (u->lvb_written) /* as in engine_request */
         flags &= ~(RDLM_LKF_VALBLK | RDLM_LKF_IVVALBLK);
     s->stats.engine_ops++;
+    if (!u64map_get(&s->lock_client, u->lkid, &requester))
+        requester = c->id;
     u64map_put(&s->lock_client, u->lkid, c->id);
     st = eng_unlock(c->ls->e, u->lkid, flags, (flags & RDLM_LKF_VALBLK) ? u->lvb : NULL, &s->acts);
     if (st != RDLM_OK)
         send_complete(s, c, u->lkid, ENG_OP_UNLOCK, (uint8_t)st, u->grmode);
+    if (requester != c->id) /* a group lock another member was requesting: it gets the ABORTED */
+        route_aborted_to(s, u->lkid, (uint32_t)requester);
     route_actions(s, c->ls, r, u->lkid);
     after_engine(s, r);
 }
@@ -440,6 +485,17 @@ static struct mres *parked_with(struct mls *ls, uint64_t lkid)
             }
         }
     return NULL;
+}
+
+/* m asks about lkid, whose request is parked (its resource is in TRANSITION): park m behind
+ * it, so that it is answered once the request is known. false if lkid has no parked request. */
+bool serve_park_behind(struct shard *s, struct mclient *c, const struct proto_msg *m, uint64_t lkid)
+{
+    struct mres *r = c->ls ? parked_with(c->ls, lkid) : NULL;
+
+    if (r)
+        park_msg(s, r, c, m);
+    return r != NULL;
 }
 
 void serve_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m)

@@ -134,6 +134,7 @@ void send_shard_info(struct shard *s, struct mclient *c)
         .words_len = w.len,
         .lvbs_len = l.len,
         .nslots = s->nslots,
+        .fingerprint = s->d->cfg.fingerprint,
     };
     c->info_sent = true;
     c->info_epoch = epoch;
@@ -216,6 +217,8 @@ static void client_close(struct shard *s, struct mclient *c)
         membership_daemon_gone(s, c);
     if (c->hello.role == ROLE_PEER)
         deadlock_conn_gone(s, c);
+    glc_conn_gone(s, c);
+    rd_conn_gone(s, c);
     s->clients[c->id] = NULL;
     rt_close(c->conn);
     free(c);
@@ -280,6 +283,12 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
     case MSG_DL_LIST:
         ctl_handle(s, c, m);
         break;
+    case MSG_GLC:
+        glc_msg(s, c, m);
+        break;
+    case MSG_RD:
+        rd_msg(s, c, m);
+        break;
     case MSG_DL_QUERY:
     case MSG_DL_EDGES:
     case MSG_DL_CONFIRM:
@@ -317,8 +326,10 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
     default: /* one-sided completions and connects: the shard posts none but heartbeats' */
         if (ev->type == RT_EV_CONNECTED && ev->status != RT_OK && c)
             c->closing = true;
-        else if (ev->type == RT_EV_CONNECTED && c)
+        else if (ev->type == RT_EV_CONNECTED && c) {
             deadlock_conn_up(s, c);
+            glc_conn_up(s, c);
+        }
         break;
     }
 }
@@ -347,6 +358,7 @@ static void periodic(struct shard *s)
     send_held_infos(s);
     recover_tick(s, now);
     deadlock_tick(s, now);
+    glc_tick(s);
 }
 
 static void *shard_main(void *arg)
@@ -403,6 +415,8 @@ void shard_join(struct shard *s)
     rt_listener_close(s->listener);
     recover_free(s);
     deadlock_free(s);
+    glc_free(s);
+    rd_free(s);
     shard_tables_free(s);
     rt_ctx_destroy(s->ctx);
     eng_actions_free(&s->acts);

@@ -120,34 +120,64 @@ void transition_report(struct shard *s, struct mclient *c, const struct proto_ms
         }
 }
 
-/* Install every reported lock; returns how many were installed per mode. */
+/* Install hold i: 1 installed, 0 not (yet: its parent may come in a later pass), -1 never. */
+static int install_hold(struct shard *s, struct mres *r, uint32_t i)
+{
+    const struct msg_hold *h = &r->holds[i];
+    struct mclient *c = r->hold_client[i] < s->nclients ? s->clients[r->hold_client[i]] : NULL;
+    struct eng_req q = {
+        .lkid = h->lkid,
+        .parent_lkid = h->parent,
+        .name = h->parent ? h->subname.bytes : r->name,
+        .namelen = h->parent ? h->subname.len : r->namelen,
+        .mode = h->mode,
+        .flags = h->flags | (h->rd_id ? RDLM_LKF_PERSIST_RES : 0),
+        .rd_id = h->rd_id,
+        .hint = h->hint,
+        .has_bast = h->has_bast,
+        .xid = h->xid,
+    };
+    int st;
+
+    if (!c)
+        return -1;
+    q.owner = client_owner(c, h->group);
+    st = eng_install_granted(r->ls->e, &q);
+    if (st == RDLM_E_NOLOCK && h->parent)
+        return 0;
+    if (st != RDLM_OK)
+        return -1;
+    u64map_put(&s->lock_client, h->lkid, c->id);
+    if (h->parent) /* its value block died with the lost master: it reads as invalid */
+        eng_set_sub_lvb(r->ls->e, h->parent, h->subname.bytes, h->subname.len, ENG_LVB_INVALID,
+                        0, NULL);
+    if (getenv("RDLMD_TRACE"))
+        log_msg("install %.*s %016lx %s from client %u", r->namelen, r->name,
+                (unsigned long)h->lkid, rdlm_mode_str(h->mode), c->id);
+    return 1;
+}
+
+/* Install every reported lock (a sub-resource lock after its parent, in as many passes as the
+ * trees are deep); count the root resource's per mode. */
 static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDLM_MODE_COUNT])
 {
+    bool progress = true;
+    uint8_t *done = calloc(r->nholds + 1, 1);
+
     memset(per_mode, 0, RDLM_MODE_COUNT * sizeof(*per_mode));
-    for (uint32_t i = 0; i < r->nholds; i++) {
-        const struct msg_hold *h = &r->holds[i];
-        struct mclient *c = r->hold_client[i] < s->nclients ? s->clients[r->hold_client[i]] : NULL;
-        struct eng_req q = {
-            .lkid = h->lkid,
-            .name = r->name,
-            .namelen = r->namelen,
-            .mode = h->mode,
-            .flags = h->flags,
-            .hint = h->hint,
-            .has_bast = h->has_bast,
-            .xid = h->xid,
-        };
-        if (!c)
-            continue;
-        q.owner = client_owner(c, h->group);
-        if (eng_install_granted(r->ls->e, &q) != RDLM_OK)
-            continue;
-        u64map_put(&s->lock_client, h->lkid, c->id);
-        if (getenv("RDLMD_TRACE"))
-            log_msg("install %.*s %016lx %s from client %u", r->namelen, r->name,
-                    (unsigned long)h->lkid, rdlm_mode_str(h->mode), c->id);
-        per_mode[h->mode]++;
+    while (done && progress) {
+        progress = false;
+        for (uint32_t i = 0; i < r->nholds; i++) {
+            int st = done[i] ? 0 : install_hold(s, r, i);
+            if (st == 0)
+                continue;
+            done[i] = 1;
+            progress |= st > 0;
+            if (st > 0 && !r->holds[i].parent)
+                per_mode[r->holds[i].mode]++;
+        }
     }
+    free(done);
     r->nholds = 0;
 }
 
@@ -219,8 +249,14 @@ void transition_finish_rebuilt(struct shard *s, struct mres *r, uint8_t lvb_stat
                                const uint8_t *lvb)
 {
     uint32_t per_mode[RDLM_MODE_COUNT];
+    struct eng_res_info info;
 
     install_holds(s, r, per_mode);
+    /* A persistent resource's value block is part of its recovery domain's state: none left
+     * by the lost master is an invalid one (TruCluster: recovery needed), not an absent one. */
+    if (lvb_status == ENG_LVB_NONE &&
+        eng_query_res(r->ls->e, 0, r->name, r->namelen, &info) == RDLM_OK && info.persistent)
+        lvb_status = ENG_LVB_INVALID;
     if (lvb_status != ENG_LVB_NONE)
         eng_set_lvb(r->ls->e, r->name, r->namelen, lvb_status, seq, lvb);
     r->state = RS_SLOW;

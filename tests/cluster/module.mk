@@ -93,3 +93,19 @@ $(CLUSTER_DIR)/test_deadlock_rdma: $(CLUSTER_DIR)/test_deadlock
 	@printf '#!/bin/sh\nRDLM_DEADLOCK_TRANSPORT=rdma RDLM_DEADLOCK_WAIT_MS=1000 DL_BOUND_MS=4000 exec "%s/tests/cluster/test_deadlock.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	@chmod +x $@
 endif
+
+# Recovery domains end to end (test_rdomain.sh + rdomain_client.c): holders killed, collect,
+# validate, MORE_TO_RECOVER, a node lost, INVALIDATE, HASLOCKS, groups, hostile MSG_RD.
+ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
+$(eval $(call c_program,tests/cluster/rdomain_client,tests/cluster/rdomain_client.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
+TESTS += $(CLUSTER_DIR)/test_rdomain
+$(CLUSTER_DIR)/test_rdomain: tests/cluster/test_rdomain.sh $(CLUSTER_DIR)/rdomain_client $(CLUSTER_DAEMON) tests/cluster/module.mk
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/cluster/test_rdomain.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+PROGRAMS += $(CLUSTER_DIR)/test_rdomain_rdma
+SOFTROCE_SUITES += $(CLUSTER_DIR)/test_rdomain_rdma
+$(CLUSTER_DIR)/test_rdomain_rdma: $(CLUSTER_DIR)/test_rdomain
+	@printf '#!/bin/sh\nRDLM_RDOMAIN_TRANSPORT=rdma exec "%s/tests/cluster/test_rdomain.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+endif

@@ -5,6 +5,8 @@
 $(eval $(call c_program,tests/common/test_config,tests/common/test_config.c,$(BUILD)/librdlmcommon.a,-lcmocka -linih,TESTS))
 $(eval $(call c_program,tests/common/test_placement,tests/common/test_placement.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_proto_dl,tests/common/test_proto_dl.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
+$(eval $(call c_program,tests/common/test_proto_glc,tests/common/test_proto_glc.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
+$(eval $(call c_program,tests/common/test_proto_rd,tests/common/test_proto_rd.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_topology,tests/common/test_topology.c master/topology.c,,-lcmocka -lhwloc,TESTS))
 
 # run-tests runs each test with no arguments: a two-line wrapper hands the script the build

@@ -26,47 +26,20 @@
 #include <cmocka.h>
 
 #include "rdlm.h"
+#include "tests/lib/cluster_fixture.h"
 
 #define WAIT_MS 5000
 
-static char g_dir[256];
-static char g_ctl[512];
-
-static void stop_cluster(void)
-{
-    char cmd[2048];
-
-    if (!g_dir[0])
-        return;
-    snprintf(cmd, sizeof(cmd), "%s down --dir %s >/dev/null 2>&1; rm -rf %s", g_ctl, g_dir, g_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "test_api: cluster stop failed\n");
-    g_dir[0] = 0;
-}
-
 static int start_cluster(void **state)
 {
-    char cmd[1024], cfg[300];
-    const char *build = getenv("RDLM_BUILD") ? getenv("RDLM_BUILD") : "build";
-
     (void)state;
-    snprintf(g_ctl, sizeof(g_ctl), "%s/master/rdlmctl", build);
-    snprintf(g_dir, sizeof(g_dir), "/tmp/rdlm-api-XXXXXX");
-    if (!mkdtemp(g_dir))
-        return -1;
-    atexit(stop_cluster);
-    snprintf(cmd, sizeof(cmd), "%s up 1 --shards 2 --dir %s >/dev/null", g_ctl, g_dir);
-    if (system(cmd) != 0)
-        return -1;
-    snprintf(cfg, sizeof(cfg), "%s/cluster.ini", g_dir);
-    setenv("RDLM_CONFIG", cfg, 1);
-    return 0;
+    return fixture_cluster_up("api", 1, 2);
 }
 
 static int stop_cluster_group(void **state)
 {
     (void)state;
-    stop_cluster();
+    fixture_cluster_down();
     return 0;
 }
 

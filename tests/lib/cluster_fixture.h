@@ -1,0 +1,20 @@
+/*
+ * tests/lib/cluster_fixture.h - a real local cluster for the cmocka tests of the client
+ * libraries: `rdlmctl up` in a temporary directory (RDLM_BUILD names the build directory),
+ * RDLM_CONFIG pointed at it, and `rdlmctl down` at the end, also from an atexit handler so
+ * that an aborting test leaves no daemon behind. RDLM_FIXTURE_TRANSPORT (tcp, rdma) picks the
+ * daemons' transport.
+ */
+#ifndef RDLM_TESTS_CLUSTER_FIXTURE_H
+#define RDLM_TESTS_CLUSTER_FIXTURE_H
+
+/* Start nodes x shards daemons on 127.0.0.1; 0, or -1. tag names the temporary directory. */
+int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards);
+/* Stop them and remove the directory (idempotent). */
+void fixture_cluster_down(void);
+/* SIGKILL node's rdlmd (a failure for the others to recover from); 0, or -1. */
+int fixture_kill_node(unsigned node);
+/* The cluster's directory ("" when down). */
+const char *fixture_cluster_dir(void);
+
+#endif
