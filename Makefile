@@ -154,6 +154,7 @@ install: $(BUILD)/dist/librdlm.a $(INSTALL_LIBS) $(INSTALL_SBIN) $(INSTALL_BIN)
 	install -m 644 $(BUILD)/dist/librdlm.a $(INSTALL_LIBS) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/rdlm.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 include/rdlm/*.h $(DESTDIR)$(INCLUDEDIR)/rdlm/
+	install -D -m 644 include/rdlm/sys/dlm.h $(DESTDIR)$(INCLUDEDIR)/rdlm/sys/dlm.h
 	@for pc in $(INSTALL_PC); do \
 		out=$(DESTDIR)$(PKGCONFIGDIR)/$$(basename $$pc .in); echo "  PC $$out"; \
 		sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \

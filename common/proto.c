@@ -259,6 +259,7 @@ static void enc_unlock(struct wbuf *w, const struct proto_msg *m)
 
     w_u64(w, u->lkid);
     w_u64(w, u->parent);
+    w_u64(w, u->group);
     w_u32(w, u->flags);
     w_u8(w, u->grmode);
     w_u8(w, u->lvb_written);
@@ -273,6 +274,7 @@ static void dec_unlock(struct rbuf *r, struct proto_msg *m)
 
     u->lkid = r_u64(r);
     u->parent = r_u64(r);
+    u->group = r_u64(r);
     u->flags = r_u32(r);
     u->grmode = r_mode(r, true);
     u->lvb_written = r_u8(r) != 0;

@@ -118,6 +118,7 @@ struct msg_request {
 struct msg_unlock {
     uint64_t lkid;
     uint64_t parent; /* nonzero for a lock on a sub-resource */
+    uint64_t group;  /* a group lock (never on the fast path: the engine must know it) */
     uint32_t flags;
     int8_t grmode;       /* the client's view */
     uint8_t lvb_written; /* as in msg_request */

@@ -66,6 +66,8 @@ struct clock { /* one of this handle's locks */
     int8_t rqmode;
     bool pending; /* a request or unlock is at the master */
     bool unlocking;
+    int8_t unlock_grmode;  /* the granted mode the pending unlock was sent with */
+    uint32_t unlock_flags; /* ... and its flags (sent again if a grant overtook it) */
     bool sync;           /* a thread waits for the pending operation */
     uint8_t sync_op;     /* which one: ENG_OP_REQUEST or ENG_OP_UNLOCK */
     bool done;           /* sync: the completion arrived */

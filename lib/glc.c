@@ -83,11 +83,27 @@ static int fill_lss(struct msg_glc *g, rdlm_ls *const *lss, unsigned nls)
     return RDLM_OK;
 }
 
+/* A child after fork(): its parent's attachment is not its own (nor are its handles). */
+static void forget_in_child(void)
+{
+    pthread_mutex_init(&g_mu, NULL);
+    g_id = 0;
+    g_ls = NULL;
+    g_op_running = false;
+}
+
+static void register_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, forget_in_child);
+}
+
 /* Begin a create/attach/detach/destroy: one at a time per process. */
 static int begin_op(bool want_attached)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     int st = RDLM_OK;
 
+    pthread_once(&once, register_fork_handler);
     pthread_mutex_lock(&g_mu);
     if (g_op_running)
         st = RDLM_E_BUSY;

@@ -36,6 +36,8 @@ void lock_free(struct rdlm_ls *ls, struct clock *l)
     free(l);
 }
 
+static int send_unlock(struct rdlm_ls *ls, struct clock *l, uint32_t flags);
+
 /* ---- completions and blocking ASTs from the master (or the fast path) ---- */
 
 static void fill_lksb(struct clock *l, const struct msg_complete *c)
@@ -107,6 +109,12 @@ void lock_complete(struct rdlm_ls *ls, struct clock *l, const struct msg_complet
             l->lvbseq_known = false;
         gone = c->mode == RDLM_MODE_IV && !l->unlocking;
     } else {
+        /* A force unlock of a pending request that the master granted from the lock word's
+         * counts, before the unlock arrived: the unlock (sent with the old mode) found nothing
+         * to release, and the grant reached us since. Send it again with the granted mode. */
+        if (c->status == RDLM_E_NOLOCK && l->grmode != RDLM_MODE_IV &&
+            l->grmode != l->unlock_grmode && send_unlock(ls, l, l->unlock_flags) == 0)
+            return;
         l->pending = false;
         l->unlocking = false;
         gone = c->status == RDLM_E_UNLOCKED || c->status == RDLM_E_NOLOCK ||
@@ -184,6 +192,9 @@ static int send_unlock(struct rdlm_ls *ls, struct clock *l, uint32_t flags)
     u->parent = l->res->parent;
     u->flags = flags & ~RDLM_LKF_WAIT;
     u->grmode = l->grmode;
+    u->group = l->group;
+    l->unlock_grmode = l->grmode;
+    l->unlock_flags = flags;
     u->lvb_written = l->lvb_prewritten;
     l->lvb_prewritten = false;
     u->name.len = l->res->namelen;

@@ -221,8 +221,22 @@ struct msgs {
     struct proto_msg m, reply;
 };
 
+/* A child after fork(): its parent's attachments are not its own (nor its handles). */
+static void forget_in_child(void)
+{
+    pthread_mutex_init(&rd_mu, NULL);
+    rd_n = 0;
+}
+
+static void register_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, forget_in_child);
+}
+
 int rdlm_rd_attach(rdlm_ls *ls, const char *name, uint32_t flags, uint32_t *rd_id)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+
     size_t len;
     uint64_t group = 0;
     uint32_t id;
@@ -232,6 +246,7 @@ int rdlm_rd_attach(rdlm_ls *ls, const char *name, uint32_t flags, uint32_t *rd_i
 
     if (!ls || !name || !rd_id || (flags != RDLM_RD_PROCESS && flags != RDLM_RD_GROUP))
         return RDLM_E_INVAL;
+    pthread_once(&once, register_fork_handler);
     len = strnlen(name, RDLM_RDNAME_MAXLEN + 1);
     if (!rdlm_rd_name_ok(name, len))
         return RDLM_E_NAMELEN;

@@ -390,6 +390,8 @@ void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m
     }
     r = conv ? mres_find(c->ls, q->name.bytes, q->name.len)
              : mres_get(s, c->ls, q->name.bytes, q->name.len);
+    if (conv && q->group && r && r->state == RS_FAST)
+        r = NULL; /* a group lock is never a count in the word: this one ended */
     if (!r) {
         send_complete(s, c, q->lkid, ENG_OP_REQUEST, conv ? RDLM_E_NOLOCK : RDLM_E_NOMEM,
                       conv ? q->grmode : RDLM_MODE_IV);
@@ -456,7 +458,8 @@ void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m)
         engine_unlock(s, c, r, u);
         return;
     }
-    if (!r || r->state == RS_SLOW) {
+    /* a group lock is never a count in the word: one the engine does not know ended */
+    if (!r || r->state == RS_SLOW || (u->group && r->state == RS_FAST)) {
         send_complete(s, c, u->lkid, ENG_OP_UNLOCK, RDLM_E_NOLOCK, u->grmode);
         return;
     }

@@ -435,6 +435,32 @@ static void api_first_use_two_threads(void **state)
     }
 }
 
+/* An asynchronous request force-unlocked at once: the master may grant it from the lock
+ * word's counts before the unlock arrives (which then finds nothing to release, and the
+ * grant reaches us after); the lock must still end, and the resource be free. */
+static void api_force_unlock_right_after_request(void **state)
+{
+    rdlm_ls *a = open_ls(0), *b = open_ls(0);
+
+    (void)state;
+    for (int i = 0; i < 40; i++) {
+        struct cb cb = {0};
+        struct rdlm_lksb sb = {0}, ub = {0}, other = {0};
+        char name[32];
+        snprintf(name, sizeof(name), "force-%d", i); /* first use: the request is two-sided */
+        assert_int_equal(rdlm_lock(a, RDLM_MODE_EX, &sb, 0, name, strlen(name), on_ast, &cb, NULL,
+                                   NULL),
+                         RDLM_OK);
+        assert_int_equal(rdlm_unlock(a, sb.lkid, RDLM_LKF_FORCEUNLOCK | RDLM_LKF_WAIT, &ub, NULL),
+                         RDLM_E_UNLOCKED);
+        assert_int_equal(lock_sync(b, RDLM_MODE_EX, &other, RDLM_LKF_NOQUEUE, name), RDLM_OK);
+        assert_int_equal(other.status, RDLM_OK);
+        assert_int_equal(rdlm_unlock(b, other.lkid, RDLM_LKF_WAIT, &other, NULL), RDLM_E_UNLOCKED);
+    }
+    rdlm_ls_close(b);
+    rdlm_ls_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +475,7 @@ int main(void)
         cmocka_unit_test(api_close_releases_and_orphans),
         cmocka_unit_test(api_lvbseq_after_nl),
         cmocka_unit_test(api_first_use_two_threads),
+        cmocka_unit_test(api_force_unlock_right_after_request),
     };
 
     return cmocka_run_group_tests_name("librdlm-api", tests, start_cluster, stop_cluster_group);

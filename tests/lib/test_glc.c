@@ -287,6 +287,14 @@ static void test_last_detach_releases(void **state)
     assert_int_equal(rdlm_glc_current(), id);
     assert_int_equal(rdlm_glc_create(&ls, 1, 0, &id2), RDLM_E_ATTACHED);
     assert_int_equal(rdlm_glc_attach(&ls, 1, id), RDLM_E_ATTACHED);
+    {
+        int status = -1;
+        pid_t pid = fork(); /* a child is not attached: the attachment is its parent's */
+        if (pid == 0)
+            _exit(rdlm_glc_current() == 0 ? 0 : 1);
+        assert_true(pid > 0 && waitpid(pid, &status, 0) == pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
     lock_group_names(ls, lkids, "a");
     assert_int_equal(rdlm_query_lock(ls, lkids[0], &li), RDLM_OK);
     assert_true(li.owner_is_group);
@@ -458,6 +466,48 @@ static void test_foreign_id(void **state)
         rdlm_ls_close(ls2);
     }
     setenv("RDLM_NODE", "1", 1);
+    rdlm_ls_close(ls);
+}
+
+/* The creator's record of a group lock another member unlocked is stale: converting or
+ * unlocking it through that record finds no lock, and never touches the counts of another
+ * owner's lock on the resource (one-sided fast path). */
+static void test_stale_record(void **state)
+{
+    struct child ch = spawn_child();
+    rdlm_ls *ls = open_ls(), *other = open_ls(), *third = open_ls();
+    struct rdlm_lock_ext ext;
+    struct rdlm_lksb sb = {0}, osb = {0};
+    uint64_t id = 0;
+
+    (void)state;
+    assert_int_equal(rdlm_glc_create(&ls, 1, 0, &id), RDLM_OK);
+    ext = (struct rdlm_lock_ext){.group = id};
+    assert_int_equal(rdlm_lock(ls, RDLM_MODE_EX, &sb, RDLM_LKF_WAIT, "st1", 3, NULL, NULL, NULL,
+                               &ext),
+                     RDLM_OK);
+    assert_int_equal((int)ask(&ch, C_ATTACH, id, NULL), RDLM_OK);
+    assert_int_equal((int)ask(&ch, C_UNLOCK, sb.lkid, NULL), RDLM_E_UNLOCKED);
+    for (int i = 0; i < 3; i++) { /* another owner holds it, on the fast path if it can */
+        assert_int_equal(rdlm_lock(other, RDLM_MODE_EX, &osb, RDLM_LKF_WAIT, "st1", 3, NULL, NULL,
+                                   NULL, NULL),
+                         RDLM_OK);
+        if (i < 2)
+            assert_int_equal(rdlm_unlock(other, osb.lkid, RDLM_LKF_WAIT, &osb, NULL),
+                             RDLM_E_UNLOCKED);
+    }
+    assert_int_equal(rdlm_lock(ls, RDLM_MODE_NL, &sb, RDLM_LKF_CONVERT | RDLM_LKF_WAIT, NULL, 0,
+                               NULL, NULL, NULL, NULL),
+                     RDLM_E_NOLOCK);
+    assert_int_equal(try_ex(third, "st1"), RDLM_E_NOTQUEUED); /* still other's alone */
+    assert_int_equal(rdlm_unlock(ls, sb.lkid, RDLM_LKF_WAIT, &sb, NULL), RDLM_E_NOLOCK);
+    assert_int_equal(try_ex(third, "st1"), RDLM_E_NOTQUEUED); /* other's count untouched */
+    assert_int_equal(rdlm_unlock(other, osb.lkid, RDLM_LKF_WAIT, &osb, NULL), RDLM_E_UNLOCKED);
+    assert_int_equal(try_ex(third, "st1"), RDLM_OK); /* and nothing resurrected */
+    assert_true(WIFEXITED(reap(&ch, true)));
+    assert_int_equal(rdlm_glc_detach(ls), RDLM_OK);
+    rdlm_ls_close(third);
+    rdlm_ls_close(other);
     rdlm_ls_close(ls);
 }
 
@@ -670,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_unlock_others_request),
         cmocka_unit_test(test_foreign_id),
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_stale_record),
         cmocka_unit_test(test_master_loss),
     };
 
