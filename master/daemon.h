@@ -28,6 +28,7 @@
 
 #include "common/config.h"
 #include "common/lockword.h"
+#include "common/placement.h"
 #include "common/proto.h"
 #include "common/u64map.h"
 #include "master/engine.h"
@@ -228,6 +229,10 @@ bool word_cas(struct shard *s, uint32_t slot, uint64_t expect, uint64_t swap);
 void word_set(struct shard *s, uint32_t slot, uint64_t value);
 void slots_sweep(struct shard *s, uint64_t now, uint64_t toss_ns);
 
+/* recover.c: the (node, shard) the members of mask would give name in lockspace ls_id */
+struct rdlm_placement_target shard_place(const struct shard *s, uint64_t ls_id, uint64_t mask,
+                                         const uint8_t *name, uint16_t len);
+
 /* serve.c */
 void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m);
@@ -257,6 +262,7 @@ void membership_tick(struct shard *s, uint64_t now);
 void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto_msg *m);
 int membership_status(struct rdlmd *d, char *buf, size_t len);
 struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct proto_hello *hello);
+struct mclient *shard_connect_peer(struct shard *s, uint16_t node, uint16_t shard);
 
 uint64_t membership_mask(struct rdlmd *d, uint32_t *epoch, uint64_t *masters);
 void membership_kick(struct shard *s);

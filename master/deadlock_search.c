@@ -190,20 +190,8 @@ void dl_ask_peer(struct shard *s, struct dl_ls *l, uint32_t i)
 
 static void connect_peer(struct shard *s, struct dl_peer *p)
 {
-    const struct rdlm_node_config *n = rdlm_config_node(&s->d->cfg, p->node);
-    struct proto_hello hello = {ROLE_PEER, s->node, (uint32_t)getpid(), s->index};
-    uint8_t h[PROTO_HELLO_LEN];
-    rt_conn *conn;
-
-    if (!n)
-        return;
-    proto_hello_pack(&hello, h);
-    if (rt_connect(s->ctx, n->address, (uint16_t)(n->port + p->shard), h, sizeof(h), &conn) < 0)
-        return;
-    p->c = shard_add_conn(s, conn, &hello);
+    p->c = shard_connect_peer(s, p->node, p->shard);
     p->open = false;
-    if (!p->c)
-        rt_close(conn);
 }
 
 static int add_edges(struct dl_search *x, const struct msg_dl_edge *e, uint32_t n, uint32_t src)

@@ -154,20 +154,10 @@ static struct glc_peer *peer_get(struct glc_table *t, uint16_t node, uint16_t sh
 
 static void peer_connect(struct shard *s, struct glc_peer *p)
 {
-    const struct rdlm_node_config *n = rdlm_config_node(&s->d->cfg, p->node);
-    struct proto_hello hello = {ROLE_PEER, s->node, (uint32_t)getpid(), s->index};
-    uint8_t h[PROTO_HELLO_LEN];
-    rt_conn *conn;
-
-    if (!n || p->c)
+    if (p->c)
         return;
-    proto_hello_pack(&hello, h);
-    if (rt_connect(s->ctx, n->address, (uint16_t)(n->port + p->shard), h, sizeof(h), &conn) < 0)
-        return;
-    p->c = shard_add_conn(s, conn, &hello);
+    p->c = shard_connect_peer(s, p->node, p->shard);
     p->open = false;
-    if (!p->c)
-        rt_close(conn);
 }
 
 static void peer_flush(struct shard *s, struct glc_peer *p)

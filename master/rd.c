@@ -105,20 +105,6 @@ static struct rd_mark *mark_get(struct rd_shard *r, uint32_t rd_id)
     return k;
 }
 
-static struct rdlm_placement_target place_by(const struct shard *s, uint64_t ls_id, uint64_t mask,
-                                             const uint8_t *name, uint16_t len)
-{
-    const struct rdlm_cluster_config *cfg = &s->d->cfg;
-    struct rdlm_member m[64];
-    size_t n = cfg->nnodes < 64 ? cfg->nnodes : 64;
-
-    for (size_t i = 0; i < n; i++) {
-        m[i].node = cfg->nodes[i].id;
-        m[i].shards = (mask & (1ull << i)) ? cfg->nodes[i].shards : 0;
-    }
-    return rdlm_place(m, n, ls_id, 0, name, len);
-}
-
 struct hook_arg {
     struct shard *s;
     uint64_t ls_id;
@@ -137,7 +123,7 @@ static bool create_hook(void *arg, uint32_t rd_id, const uint8_t *name, uint16_t
     if (!r || !r->loss_epoch || (k && k->clear_epoch >= r->loss_epoch) || !r->base_masters)
         return false;
     /* placed elsewhere by the first view: it came here from a lost master */
-    t = place_by(s, h->ls_id, r->base_masters, name, namelen);
+    t = shard_place(s, h->ls_id, r->base_masters, name, namelen);
     return !(t.node == s->node && t.shard == s->index);
 }
 

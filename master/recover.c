@@ -40,8 +40,8 @@
 
 /* ---- placement under a view ---- */
 
-static struct rdlm_placement_target place(const struct shard *s, const struct mls *ls,
-                                          uint64_t mask, const uint8_t *name, uint16_t len)
+struct rdlm_placement_target shard_place(const struct shard *s, uint64_t ls_id, uint64_t mask,
+                                         const uint8_t *name, uint16_t len)
 {
     const struct rdlm_cluster_config *cfg = &s->d->cfg;
     struct rdlm_member m[64];
@@ -51,7 +51,13 @@ static struct rdlm_placement_target place(const struct shard *s, const struct ml
         m[i].node = cfg->nodes[i].id;
         m[i].shards = (mask & (1ull << i)) ? cfg->nodes[i].shards : 0;
     }
-    return rdlm_place(m, n, ls->id, 0, name, len);
+    return rdlm_place(m, n, ls_id, 0, name, len);
+}
+
+static struct rdlm_placement_target place(const struct shard *s, const struct mls *ls,
+                                          uint64_t mask, const uint8_t *name, uint16_t len)
+{
+    return shard_place(s, ls->id, mask, name, len);
 }
 
 static bool placed_here(const struct shard *s, struct rdlm_placement_target t)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "master/topology.h"
 
@@ -142,6 +143,27 @@ void send_shard_info(struct shard *s, struct mclient *c)
 }
 
 /* Track a connection (accepted, or our own to another daemon); NULL if out of memory. */
+/* Start a ROLE_PEER connection to (node, shard) (deadlock search, group purges): its client,
+ * usable once RT_EV_CONNECTED arrives; NULL if it could not even be started. */
+struct mclient *shard_connect_peer(struct shard *s, uint16_t node, uint16_t shard)
+{
+    const struct rdlm_node_config *n = rdlm_config_node(&s->d->cfg, node);
+    struct proto_hello hello = {ROLE_PEER, s->node, (uint32_t)getpid(), s->index};
+    uint8_t h[PROTO_HELLO_LEN];
+    struct mclient *c;
+    rt_conn *conn;
+
+    if (!n)
+        return NULL;
+    proto_hello_pack(&hello, h);
+    if (rt_connect(s->ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h), &conn) < 0)
+        return NULL;
+    c = shard_add_conn(s, conn, &hello);
+    if (!c)
+        rt_close(conn);
+    return c;
+}
+
 struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct proto_hello *hello)
 {
     struct mclient *c = calloc(1, sizeof(*c));

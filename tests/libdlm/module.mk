@@ -1,6 +1,6 @@
 # tests/libdlm/: the libdlm front end. The examples of docs/examples/libdlm/ are built as
 # plain libdlm programs (`#include <libdlm.h>`, found in include/rdlm/ as pkg-config's Cflags
-# would find it) and run by run_examples.sh against a local cluster; test_libdlm (cmocka)
+# would find it) and run by tests/lib/run_examples.sh against a local cluster; test_libdlm (cmocka)
 # covers every call, status and errno; test_install.sh installs into a temporary root and
 # builds an example with pkg-config. run-tests runs each listed path without arguments, so
 # generated wrappers pass the build directory.
@@ -21,9 +21,9 @@ $(BUILD)/tests/libdlm/test_libdlm: $(BUILD)/tests/libdlm/test_libdlm.bin $(LIBDL
 	@chmod +x $@
 
 TESTS += $(BUILD)/tests/libdlm/examples
-$(BUILD)/tests/libdlm/examples: tests/libdlm/run_examples.sh $(LIBDLM_EXAMPLE_BINS) $(LIBDLM_CLUSTER)
+$(BUILD)/tests/libdlm/examples: tests/lib/run_examples.sh $(LIBDLM_EXAMPLE_BINS) $(LIBDLM_CLUSTER)
 	@mkdir -p $(@D)
-	@printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(abspath $<)" "$(abspath $(BUILD))" >$@
+	@printf '#!/bin/sh\nexec %s %s libdlm lvb_counter bast_downconvert noqueue_trylock orphan_adopt\n' "$(abspath $<)" "$(abspath $(BUILD))" >$@
 	@chmod +x $@
 
 TESTS += $(BUILD)/tests/libdlm/install

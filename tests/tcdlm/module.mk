@@ -1,6 +1,6 @@
 # tests/tcdlm/: the TruCluster DLM front end. The examples of docs/examples/tcdlm/ are built as
 # plain TruCluster programs (`#include <sys/dlm.h>`, found in include/rdlm/ as pkg-config's
-# Cflags would find it) and run by run_examples.sh against a local cluster; test_tcdlm
+# Cflags would find it) and run by tests/lib/run_examples.sh against a local cluster; test_tcdlm
 # (cmocka, cluster started through tests/lib/cluster_fixture.c) covers every call and every
 # status each can return; test_install.sh installs into a temporary root and builds an
 # example with pkg-config. run-tests runs each listed path without arguments, so generated
@@ -22,9 +22,9 @@ $(BUILD)/tests/tcdlm/test_tcdlm: $(BUILD)/tests/tcdlm/test_tcdlm.bin $(TCDLM_CLU
 	@chmod +x $@
 
 TESTS += $(BUILD)/tests/tcdlm/examples
-$(BUILD)/tests/tcdlm/examples: tests/tcdlm/run_examples.sh $(TCDLM_EXAMPLE_BINS) $(TCDLM_CLUSTER)
+$(BUILD)/tests/tcdlm/examples: tests/lib/run_examples.sh $(TCDLM_EXAMPLE_BINS) $(TCDLM_CLUSTER)
 	@mkdir -p $(@D)
-	@printf '#!/bin/sh\nexec %s %s "$$@"\n' "$(abspath $<)" "$(abspath $(BUILD))" >$@
+	@printf '#!/bin/sh\nexec %s %s tcdlm lvb_counter bast_downconvert noqueue_trylock group_lock recovery_domain\n' "$(abspath $<)" "$(abspath $(BUILD))" >$@
 	@chmod +x $@
 
 TESTS += $(BUILD)/tests/tcdlm/install
