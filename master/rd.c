@@ -1,142 +1,30 @@
 /*
- * master/rd.c - recovery domains (docs/protocol.md section 7): MSG_RD.
- *
- * Two roles, both per shard:
- *   domain master  (the shard placement gives the domain's name under PROTO_RD_SEED): the
- *                  domain's name, its attached processes, the outstanding collection and the
- *                  "a node with an attached process failed since the collect" flag.
- *                  RD_ATTACH, RD_DETACH, RD_COLLECT, RD_VALIDATE_END, RD_ABORT.
- *   every shard    for the persistent resources it masters (engine_rd.c): RD_SCAN (those of a
- *                  domain whose LVB is invalid, sorted, paged), RD_VALIDATE, RD_INVALIDATE,
- *                  RD_CLEAR; and whether a persistent resource created here starts invalid
- *                  (the engine's create hook): its domain was invalidated and not validated
- *                  since, or its name moved here from a lost master and the domain has not
- *                  been validated since that loss.
+ * master/rd.c - recovery domains (docs/protocol.md section 7): MSG_RD, and the domain master's
+ * half. The domain master is the shard placement gives the domain's name under PROTO_RD_SEED;
+ * it keeps the domain's name, its attached processes, the outstanding collection and the "a
+ * node with an attached process failed since the collect" flag, and answers RD_ATTACH,
+ * RD_DETACH, RD_COLLECT, RD_VALIDATE_END and RD_ABORT. What every shard answers for the
+ * persistent resources it masters (RD_SCAN, RD_VALIDATE, RD_INVALIDATE, RD_CLEAR) is in
+ * rd_res.c.
  *
  * A process is known by (node, pid) from its hello, so any of its handles may act on a
  * domain; an attachment also remembers the connection it came on: when that closes, the
  * attachment ends, and is kept as a "ghost" until the next view (or GHOST_NS), so that a
  * view losing its node still sets the failed flag when the connection closed first.
  */
-#include "master/daemon.h"
+#include "master/rd_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/placement.h"
 #include "common/rdname.h"
-#include "rdlm.h"
 
-#define RD_MAX_DOMAINS 4096u /* per shard, as domain master */
-#define RD_MAX_ATTS    1024u /* attachments per domain */
-#define RD_MAX_MARKS   4096u /* per shard: domains with a mark */
-#define GHOST_NS       (60ull * 1000 * 1000 * 1000)
-
-struct rd_att {
-    uint16_t node;
-    uint32_t pid;
-    uint32_t client; /* the connection it came on */
-    uint8_t kind;    /* RDLM_RD_PROCESS or RDLM_RD_GROUP */
-    uint64_t group;
-    bool ghost;   /* its connection closed: only remembered for the failed flag */
-    uint64_t since_ns;
-};
-
-struct rd_dom {
-    uint32_t rd_id;
-    uint8_t namelen;
-    char name[RDLM_RDNAME_MAXLEN_WIRE];
-    struct rd_att *atts;
-    uint32_t natts, cap;
-    bool collecting; /* a collection is outstanding ... */
-    uint16_t cnode;  /* ... by this process */
-    uint32_t cpid;
-    uint32_t cclient;
-    bool failed;      /* a node with an attached process was lost since the collect */
-    bool invalidated; /* detached with INVALIDATE, not validated since */
-};
-
-struct rd_mark { /* per shard: a domain's state for the resources mastered here */
-    uint32_t rd_id;
-    bool invalidated;     /* new persistent resources of the domain start invalid */
-    uint32_t clear_epoch; /* the view epoch of the domain's last validation (RD_CLEAR) */
-};
-
-struct rd_shard {
-    struct rd_dom **doms;
-    uint32_t ndoms;
-    struct rd_mark *marks;
-    uint32_t nmarks;
-    uint64_t base_masters; /* the masters of the first view this shard saw */
-    uint64_t masters;      /* of the last view */
-    uint32_t loss_epoch;   /* the last view that lost masters (0: none) */
-};
-
-static struct rd_shard *rds(struct shard *s)
+struct rd_shard *rd_state(struct shard *s)
 {
     if (!s->rd)
         s->rd = calloc(1, sizeof(*s->rd));
     return s->rd;
-}
-
-/* ---- per-shard marks and the engine's create hook ---- */
-
-static struct rd_mark *mark_find(struct rd_shard *r, uint32_t rd_id)
-{
-    for (uint32_t i = 0; r && i < r->nmarks; i++)
-        if (r->marks[i].rd_id == rd_id)
-            return &r->marks[i];
-    return NULL;
-}
-
-static struct rd_mark *mark_get(struct rd_shard *r, uint32_t rd_id)
-{
-    struct rd_mark *k = mark_find(r, rd_id), *v;
-
-    if (k || r->nmarks >= RD_MAX_MARKS)
-        return k;
-    v = realloc(r->marks, (r->nmarks + 1) * sizeof(*v));
-    if (!v)
-        return NULL;
-    r->marks = v;
-    k = &v[r->nmarks++];
-    *k = (struct rd_mark){.rd_id = rd_id};
-    return k;
-}
-
-struct hook_arg {
-    struct shard *s;
-    uint64_t ls_id;
-};
-
-static bool create_hook(void *arg, uint32_t rd_id, const uint8_t *name, uint16_t namelen)
-{
-    struct hook_arg *h = arg;
-    struct shard *s = h->s;
-    struct rd_shard *r = s->rd;
-    const struct rd_mark *k = mark_find(r, rd_id);
-    struct rdlm_placement_target t;
-
-    if (k && k->invalidated)
-        return true;
-    if (!r || !r->loss_epoch || (k && k->clear_epoch >= r->loss_epoch) || !r->base_masters)
-        return false;
-    /* placed elsewhere by the first view: it came here from a lost master */
-    t = shard_place(s, h->ls_id, r->base_masters, name, namelen);
-    return !(t.node == s->node && t.shard == s->index);
-}
-
-void rd_ls_new(struct shard *s, struct mls *ls)
-{
-    struct hook_arg *h = malloc(sizeof(*h));
-
-    if (!h)
-        return; /* no hook: new resources start as usual */
-    h->s = s;
-    h->ls_id = ls->id;
-    ls->rd_hook = h;
-    eng_rd_set_create_hook(ls->e, create_hook, h);
 }
 
 /* ---- domain master state ---- */
@@ -209,7 +97,7 @@ static bool is_collector(const struct rd_dom *d, const struct mclient *c)
 
 static int op_attach(struct shard *s, struct mclient *c, const struct msg_rd *q)
 {
-    struct rd_shard *r = rds(s);
+    struct rd_shard *r = rd_state(s);
     uint32_t kflags = q->flags & (RDLM_RD_PROCESS | RDLM_RD_GROUP);
     uint8_t kind = (uint8_t)kflags;
     struct rd_dom *d;
@@ -340,167 +228,6 @@ static int op_abort(struct shard *s, struct mclient *c, const struct msg_rd *q)
     return RDLM_OK;
 }
 
-/* ---- the resources of this shard ---- */
-
-struct scan_item {
-    uint64_t lsid;
-    uint8_t namelen;
-    uint8_t name[RDLM_RESNAME_MAXLEN];
-};
-
-static int item_cmp(uint64_t al, const uint8_t *an, size_t alen, uint64_t bl, const uint8_t *bn,
-                    size_t blen)
-{
-    int c;
-
-    if (al != bl)
-        return al < bl ? -1 : 1;
-    c = memcmp(an, bn, alen < blen ? alen : blen);
-    if (c)
-        return c;
-    return alen < blen ? -1 : alen > blen;
-}
-
-static int scan_sort(const void *a, const void *b)
-{
-    const struct scan_item *x = a, *y = b;
-
-    return item_cmp(x->lsid, x->name, x->namelen, y->lsid, y->name, y->namelen);
-}
-
-struct scan_ctx {
-    uint64_t lsid;
-    const struct msg_rd_item *after; /* NULL: from the start */
-    struct scan_item *v;
-    size_t n, cap;
-    bool nomem;
-};
-
-static bool scan_one(void *arg, const uint8_t *name, uint16_t namelen)
-{
-    struct scan_ctx *x = arg;
-    struct scan_item *it;
-
-    if (x->after && item_cmp(x->lsid, name, namelen, x->after->lsid, x->after->name.bytes,
-                             x->after->name.len) <= 0)
-        return true;
-    if (x->n == x->cap) {
-        size_t cap = x->cap ? 2 * x->cap : 64;
-        struct scan_item *v = realloc(x->v, cap * sizeof(*v));
-        if (!v) {
-            x->nomem = true;
-            return false;
-        }
-        x->v = v;
-        x->cap = cap;
-    }
-    it = &x->v[x->n++];
-    it->lsid = x->lsid;
-    it->namelen = (uint8_t)namelen;
-    memcpy(it->name, name, namelen);
-    return true;
-}
-
-static void op_scan(struct shard *s, struct mclient *c, const struct proto_msg *m)
-{
-    const struct msg_rd *q = &m->u.rd;
-    struct scan_ctx x = {.after = q->cursor ? &q->items[0] : NULL};
-    uint8_t text[PROTO_MAX_TEXT];
-    size_t n, len = 3;
-
-    if (q->cursor > 1 || q->n != (q->cursor ? 1 : 0)) {
-        send_reply(s, c, m->hdr.reqid, RDLM_E_INVAL, NULL, 0);
-        return;
-    }
-    for (struct mls *ls = s->lss; ls && !x.nomem; ls = ls->next) {
-        x.lsid = ls->id;
-        eng_rd_list_invalid(ls->e, q->rd_id, scan_one, &x);
-    }
-    if (x.nomem) {
-        free(x.v);
-        send_reply(s, c, m->hdr.reqid, RDLM_E_NOMEM, NULL, 0);
-        return;
-    }
-    if (x.n)
-        qsort(x.v, x.n, sizeof(*x.v), scan_sort);
-    n = x.n < PROTO_RD_SCAN_MAX ? x.n : PROTO_RD_SCAN_MAX;
-    text[0] = x.n > n;
-    text[1] = (uint8_t)n;
-    text[2] = (uint8_t)(n >> 8);
-    for (size_t i = 0; i < n; i++) {
-        for (int b = 0; b < 8; b++)
-            text[len++] = (uint8_t)(x.v[i].lsid >> (8 * b));
-        text[len++] = x.v[i].namelen;
-        memcpy(text + len, x.v[i].name, x.v[i].namelen);
-        len += x.v[i].namelen;
-    }
-    free(x.v);
-    send_reply(s, c, m->hdr.reqid, RDLM_OK, text, (uint32_t)len);
-}
-
-static void sync_res(struct shard *s, struct mls *ls, const uint8_t *name, uint16_t len)
-{
-    struct mres *r = mres_find(ls, name, len);
-
-    serve_actions(s, ls); /* LVB actions only: nothing is sent */
-    if (r)
-        serve_sync_word(s, r);
-}
-
-static void op_validate(struct shard *s, struct mclient *c, const struct proto_msg *m)
-{
-    const struct msg_rd *q = &m->u.rd;
-    uint8_t text[2];
-    unsigned done = 0;
-
-    if (q->n == 0 || q->cursor) {
-        send_reply(s, c, m->hdr.reqid, RDLM_E_INVAL, NULL, 0);
-        return;
-    }
-    for (unsigned i = 0; i < q->n; i++) {
-        const struct msg_rd_item *it = &q->items[i];
-        struct mls *ls = mls_by_id(s, it->lsid);
-        if (ls && eng_rd_validate(ls->e, q->rd_id, it->name.bytes, it->name.len, &s->acts) ==
-                      RDLM_OK) {
-            done++;
-            sync_res(s, ls, it->name.bytes, it->name.len);
-        }
-    }
-    text[0] = (uint8_t)done;
-    text[1] = (uint8_t)(done >> 8);
-    send_reply(s, c, m->hdr.reqid, RDLM_OK, text, sizeof(text));
-}
-
-static int op_mark(struct shard *s, const struct msg_rd *q)
-{
-    struct rd_shard *r = rds(s);
-    struct rd_mark *k;
-
-    if (!r)
-        return RDLM_E_NOMEM;
-    if (q->op == RD_CLEAR) {
-        k = mark_find(r, q->rd_id);
-        if (!k && !r->loss_epoch)
-            return RDLM_OK; /* nothing to clear */
-        k = mark_get(r, q->rd_id);
-        if (k) {
-            k->invalidated = false;
-            k->clear_epoch = s->view_epoch;
-        }
-        return RDLM_OK; /* no room: the conservative side (new ones may start invalid) */
-    }
-    k = mark_get(r, q->rd_id);
-    if (!k)
-        return RDLM_E_TOOMANY;
-    k->invalidated = true;
-    for (struct mls *ls = s->lss; ls; ls = ls->next)
-        if (eng_rd_invalidate(ls->e, q->rd_id, &s->acts))
-            serve_settle(s, ls); /* mirrors the LVBs into the slots */
-        else
-            eng_actions_clear(&s->acts);
-    return RDLM_OK;
-}
-
 /* ---- the message ---- */
 
 void rd_msg(struct shard *s, struct mclient *c, const struct proto_msg *m)
@@ -540,13 +267,13 @@ void rd_msg(struct shard *s, struct mclient *c, const struct proto_msg *m)
         st = op_abort(s, c, q);
         break;
     case RD_SCAN:
-        op_scan(s, c, m);
+        rd_op_scan(s, c, m);
         return;
     case RD_VALIDATE:
-        op_validate(s, c, m);
+        rd_op_validate(s, c, m);
         return;
     default: /* RD_INVALIDATE, RD_CLEAR */
-        st = q->flags ? RDLM_E_INVAL : op_mark(s, q);
+        st = q->flags ? RDLM_E_INVAL : rd_op_mark(s, q);
         break;
     }
     send_reply(s, c, m->hdr.reqid, (uint8_t)st, NULL, 0);
@@ -574,7 +301,7 @@ void rd_conn_gone(struct shard *s, struct mclient *c)
 
 void rd_view(struct shard *s, uint32_t epoch, uint64_t mask, uint64_t masters, bool first)
 {
-    struct rd_shard *r = rds(s);
+    struct rd_shard *r = rd_state(s);
     const struct rdlm_cluster_config *cfg = &s->d->cfg;
 
     if (!r)
