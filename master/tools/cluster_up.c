@@ -4,7 +4,8 @@
  *
  * Addresses: 127.0.0.1, or for rdma (and auto, when one exists) the IPv4 address of the
  * netdev under the first RDMA device (rxe or hardware).  Ports: N * shards consecutive ports,
- * checked free by binding them.  Ready: the log has a line with "rdlmd: ready", or (tcp) the
+ * checked free by binding them (under a host-wide lock, /tmp/rdlm-up.lock, so that two `up`s at
+ * once do not pick the same ones).  Ready: the log has a line with "rdlmd: ready", or (tcp) the
  * shard-0 port accepts a connection.
  */
 #include "master/tools/local_cluster.h"
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -381,14 +383,36 @@ static int prepare(struct up *u)
     return choose_ports(u) < 0 || write_config(u) < 0 ? -1 : 0;
 }
 
+/* One `up` at a time on this host, from choosing the ports until the daemons listen on them:
+ * two clusters started at once would otherwise find the same ports free. -1 if no lock
+ * could be had (then we go on without it). */
+static int lock_ports(void)
+{
+    int fd = open("/tmp/rdlm-up.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+
+    if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int lc_up(const struct lc_up_opts *opts)
 {
     static struct up u; /* large; one per process */
+    int lock = lock_ports();
+    unsigned failed;
+
     memset(&u, 0, sizeof(u));
     u.o = opts;
-    if (prepare(&u) < 0)
+    if (prepare(&u) < 0) {
+        if (lock >= 0)
+            close(lock);
         return 1;
-    unsigned failed = spawn_all(&u) < 0 ? 1 : wait_ready(&u);
+    }
+    failed = spawn_all(&u) < 0 ? 1 : wait_ready(&u);
+    if (lock >= 0)
+        close(lock); /* the ports are taken (or the cluster failed) */
     if (failed) {
         if (failed <= u.started)
             show_log_tail(&u, failed);
