@@ -12,17 +12,17 @@
  * The attachments are process-wide state (rd_tab), each made through one handle: it ends when
  * that handle is closed (rd_ls_closed), and is made again at the new domain master when a
  * view loses the old one (rd_recover, from the handle's recovery).
+ * The exchanges with the shards are in rd_wire.c.
  * Lock order: a handle's mutex, then rd_mu (rd_mu is never held while taking a handle's).
  */
-#include "lib/client.h"
+#include "lib/rd_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/rdname.h"
 
-#define RD_TIMEOUT_MS  10000
-#define RD_MAX_ATTACH  64 /* attachments of one process */
+#define RD_MAX_ATTACH 64 /* attachments of one process */
 
 struct rd_entry {
     uint32_t rd_id;
@@ -30,8 +30,8 @@ struct rd_entry {
     uint64_t group; /* GROUP: the container it was made for */
     uint8_t namelen;
     char name[RDLM_RDNAME_MAXLEN];
-    rdlm_ls *ls;         /* the handle it was made through */
-    uint32_t mnode, mshard; /* the domain master it was made at */
+    rdlm_ls *ls;                     /* the handle it was made through */
+    uint32_t mnode, mshard;          /* the domain master it was made at */
     struct rdlm_rd_collection *coll; /* the outstanding collection of this process */
 };
 
@@ -83,138 +83,6 @@ void rd_ls_closed(rdlm_ls *ls)
     pthread_mutex_unlock(&rd_mu);
 }
 
-/* ---- talking to shards (under ls->mu) ---- */
-
-static int ask(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m, struct proto_msg *reply)
-{
-    if (!cc || ls->broken)
-        return RDLM_E_NOTCONN;
-    m->hdr.type = MSG_RD;
-    m->hdr.ls = ls->id;
-    if (request_reply(ls, cc, m, reply, RD_TIMEOUT_MS) < 0)
-        return RDLM_E_NOTCONN;
-    return reply->u.reply.status;
-}
-
-static struct rdlm_placement_target master_of(const struct rdlm_ls *ls, const char *name,
-                                              size_t len)
-{
-    return rdlm_rd_master(ls->members, ls->nmembers, name, len);
-}
-
-static int ask_master(struct rdlm_ls *ls, const char *name, size_t len, struct proto_msg *m,
-                      struct proto_msg *reply)
-{
-    struct rdlm_placement_target t = master_of(ls, name, len);
-
-    return ask(ls, t.node ? conn_for(ls, t.node, t.shard) : NULL, m, reply);
-}
-
-/* The same message to every (node, shard) of the view; the first failure. */
-static int ask_all(struct rdlm_ls *ls, struct proto_msg *m, struct proto_msg *reply)
-{
-    int st = RDLM_OK;
-
-    for (size_t i = 0; i < ls->nmembers && st == RDLM_OK; i++)
-        for (uint32_t s = 0; s < ls->members[i].shards && st == RDLM_OK; s++)
-            st = ask(ls, conn_for(ls, ls->members[i].node, s), m, reply);
-    return st;
-}
-
-static bool coll_has(const struct rdlm_rd_collection *c, uint64_t lsid, const uint8_t *name,
-                     unsigned len)
-{
-    for (uint32_t i = 0; c && i < c->count; i++)
-        if (c->items[i].ls_id == lsid && c->items[i].namelen == len &&
-            memcmp(c->items[i].name, name, len) == 0)
-            return true;
-    return false;
-}
-
-static int coll_add(struct rdlm_rd_collection *c, uint64_t lsid, const uint8_t *name, unsigned len)
-{
-    struct rdlm_rd_item *v;
-
-    if (coll_has(c, lsid, name, len))
-        return RDLM_OK;
-    v = realloc(c->items, (c->count + 1) * sizeof(*v));
-    if (!v)
-        return RDLM_E_NOMEM;
-    c->items = v;
-    v += c->count++;
-    memset(v, 0, sizeof(*v));
-    v->ls_id = lsid;
-    v->namelen = (uint16_t)len;
-    memcpy(v->name, name, len);
-    return RDLM_OK;
-}
-
-/* RD_SCAN one shard, every page, into c (NULL: only say whether there is any: *any). */
-static int scan_shard(struct rdlm_ls *ls, struct cconn *cc, uint32_t rd_id,
-                      struct rdlm_rd_collection *c, bool *any, struct proto_msg *m,
-                      struct proto_msg *reply)
-{
-    bool more = true;
-
-    memset(m, 0, sizeof(*m));
-    m->u.rd.op = RD_SCAN;
-    m->u.rd.rd_id = rd_id;
-    while (more) {
-        const uint8_t *p = (const uint8_t *)reply->u.reply.text;
-        size_t off = 3, len;
-        unsigned n;
-        int st = ask(ls, cc, m, reply);
-        if (st != RDLM_OK)
-            return st;
-        len = reply->u.reply.textlen;
-        if (len < 3)
-            return RDLM_E_INVAL;
-        more = p[0];
-        n = p[1] | (unsigned)p[2] << 8;
-        if (n == 0 && more)
-            return RDLM_E_INVAL;
-        for (unsigned i = 0; i < n; i++) {
-            uint64_t lsid = 0;
-            unsigned nl;
-            if (off + 9 > len)
-                return RDLM_E_INVAL;
-            for (int b = 0; b < 8; b++)
-                lsid |= (uint64_t)p[off + b] << (8 * b);
-            nl = p[off + 8];
-            off += 9;
-            if (nl == 0 || nl > RDLM_RESNAME_MAXLEN || off + nl > len)
-                return RDLM_E_INVAL;
-            *any = true;
-            if (c && coll_add(c, lsid, p + off, nl) != RDLM_OK)
-                return RDLM_E_NOMEM;
-            /* resume after the last one */
-            m->u.rd.cursor = 1;
-            m->u.rd.n = 1;
-            m->u.rd.items[0].lsid = lsid;
-            m->u.rd.items[0].name.len = (uint16_t)nl;
-            memcpy(m->u.rd.items[0].name.bytes, p + off, nl);
-            off += nl;
-        }
-        if (off != len)
-            return RDLM_E_INVAL;
-        if (!c && *any)
-            break;
-    }
-    return RDLM_OK;
-}
-
-static int scan_all(struct rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection *c, bool *any,
-                    struct proto_msg *m, struct proto_msg *reply)
-{
-    int st = RDLM_OK;
-
-    *any = false;
-    for (size_t i = 0; i < ls->nmembers && st == RDLM_OK; i++)
-        for (uint32_t s = 0; s < ls->members[i].shards && st == RDLM_OK; s++)
-            st = scan_shard(ls, conn_for(ls, ls->members[i].node, s), rd_id, c, any, m, reply);
-    return st;
-}
-
 /* ---- the API ---- */
 
 struct msgs {
@@ -255,8 +123,8 @@ int rdlm_rd_attach(rdlm_ls *ls, const char *name, uint32_t flags, uint32_t *rd_i
     id = rdlm_rd_hash(name, len);
     pthread_mutex_lock(&rd_mu);
     st = entry_find(id, (uint8_t)flags) ? RDLM_E_ATTACHED
-         : rd_n == RD_MAX_ATTACH       ? RDLM_E_TOOMANY
-                                       : RDLM_OK;
+         : rd_n == RD_MAX_ATTACH        ? RDLM_E_TOOMANY
+                                        : RDLM_OK;
     pthread_mutex_unlock(&rd_mu);
     if (st != RDLM_OK)
         return st;
@@ -269,8 +137,8 @@ int rdlm_rd_attach(rdlm_ls *ls, const char *name, uint32_t flags, uint32_t *rd_i
     x->m.u.rd.namelen = (uint16_t)len;
     memcpy(x->m.u.rd.name, name, len);
     pthread_mutex_lock(&ls->mu);
-    t = master_of(ls, name, len);
-    st = ask_master(ls, name, len, &x->m, &x->reply);
+    t = rd_master_of(ls, name, len);
+    st = rd_ask_master(ls, name, len, &x->m, &x->reply);
     if (st == RDLM_OK) {
         pthread_mutex_lock(&rd_mu);
         if (entry_find(id, (uint8_t)flags)) {
@@ -341,7 +209,7 @@ int rdlm_rd_detach(rdlm_ls *ls, uint32_t rd_id, uint32_t flags)
     if (st == RDLM_OK && (flags & RDLM_RD_INVALIDATE)) {
         x->m.u.rd.op = RD_INVALIDATE;
         x->m.u.rd.rd_id = rd_id;
-        st = ask_all(ls, &x->m, &x->reply);
+        st = rd_ask_all(ls, &x->m, &x->reply);
     }
     if (st == RDLM_OK) {
         memset(&x->m, 0, sizeof(x->m));
@@ -349,7 +217,7 @@ int rdlm_rd_detach(rdlm_ls *ls, uint32_t rd_id, uint32_t flags)
         x->m.u.rd.rd_id = rd_id;
         x->m.u.rd.flags = e.kind | (flags & RDLM_RD_INVALIDATE);
         x->m.u.rd.group = e.group;
-        st = ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
+        st = rd_ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
     }
     if (st == RDLM_OK || st == RDLM_E_NOTATTACHED) { /* NOTATTACHED: the master forgot us */
         pthread_mutex_lock(&rd_mu);
@@ -394,14 +262,14 @@ int rdlm_rd_collect(rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection **out
     x->m.u.rd.rd_id = rd_id;
     x->m.u.rd.group = rdlm_glc_current();
     pthread_mutex_lock(&ls->mu);
-    st = ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
+    st = rd_ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
     if (st == RDLM_OK) {
-        st = scan_all(ls, rd_id, c, &any, &x->m, &x->reply);
+        st = rd_scan_all(ls, rd_id, c, &any, &x->m, &x->reply);
         if (st != RDLM_OK) { /* give the collection up: collectable again */
             memset(&x->m, 0, sizeof(x->m));
             x->m.u.rd.op = RD_ABORT;
             x->m.u.rd.rd_id = rd_id;
-            ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
+            rd_ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
         }
     }
     if (st == RDLM_OK) {
@@ -446,7 +314,7 @@ static int validate_at(struct rdlm_ls *ls, uint32_t node, uint32_t shard,
         x->m.u.rd.rd_id = c->rd_id;
         if (!cc)
             cc = conn_for(ls, node, shard);
-        st = ask(ls, cc, &x->m, &x->reply);
+        st = rd_ask(ls, cc, &x->m, &x->reply);
         memset(&x->m, 0, sizeof(x->m));
     }
     return st;
@@ -481,7 +349,7 @@ int rdlm_rd_validate(rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection *c)
     /* whatever is invalid now (a collected one whose validation failed, one that became
      * invalid since): more to recover */
     if (st == RDLM_OK)
-        st = scan_all(ls, rd_id, NULL, &any, &x->m, &x->reply);
+        st = rd_scan_all(ls, rd_id, NULL, &any, &x->m, &x->reply);
     if (st == RDLM_OK || st == RDLM_E_NOTCONN) {
         int end;
         memset(&x->m, 0, sizeof(x->m));
@@ -489,14 +357,14 @@ int rdlm_rd_validate(rdlm_ls *ls, uint32_t rd_id, struct rdlm_rd_collection *c)
         x->m.u.rd.rd_id = rd_id;
         x->m.u.rd.group = rdlm_glc_current();
         x->m.u.rd.flags = any || st != RDLM_OK ? RDF_MORE : 0;
-        end = ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
+        end = rd_ask_master(ls, e.name, e.namelen, &x->m, &x->reply);
         st = end == RDLM_OK && st != RDLM_OK ? RDLM_E_MORE_TO_RECOVER : end;
     }
     if (st == RDLM_OK) {
         memset(&x->m, 0, sizeof(x->m));
         x->m.u.rd.op = RD_CLEAR;
         x->m.u.rd.rd_id = rd_id;
-        ask_all(ls, &x->m, &x->reply); /* a shard missed keeps its mark: the safe side */
+        rd_ask_all(ls, &x->m, &x->reply); /* a shard missed keeps its mark: the safe side */
     }
     pthread_mutex_unlock(&ls->mu);
     free(x);
@@ -532,7 +400,7 @@ void rdlm_rd_collection_free(struct rdlm_rd_collection *c)
             x->m.u.rd.op = RD_ABORT;
             x->m.u.rd.rd_id = c->rd_id;
             pthread_mutex_lock(&e.ls->mu);
-            ask_master(e.ls, e.name, e.namelen, &x->m, &x->reply);
+            rd_ask_master(e.ls, e.name, e.namelen, &x->m, &x->reply);
             pthread_mutex_unlock(&e.ls->mu);
             free(x);
         }
@@ -551,7 +419,7 @@ void rd_recover(struct rdlm_ls *ls)
 
     pthread_mutex_lock(&rd_mu);
     for (unsigned i = 0; i < rd_n; i++) {
-        struct rdlm_placement_target t = master_of(ls, rd_tab[i].name, rd_tab[i].namelen);
+        struct rdlm_placement_target t = rd_master_of(ls, rd_tab[i].name, rd_tab[i].namelen);
         if (rd_tab[i].ls == ls && (t.node != rd_tab[i].mnode || t.shard != rd_tab[i].mshard))
             v[n++] = rd_tab[i];
     }
@@ -559,7 +427,7 @@ void rd_recover(struct rdlm_ls *ls)
     if (!n || !(x = calloc(1, sizeof(*x))))
         return;
     for (unsigned i = 0; i < n && !ls->broken; i++) {
-        struct rdlm_placement_target t = master_of(ls, v[i].name, v[i].namelen);
+        struct rdlm_placement_target t = rd_master_of(ls, v[i].name, v[i].namelen);
         memset(&x->m, 0, sizeof(x->m));
         x->m.u.rd.op = RD_ATTACH;
         x->m.u.rd.flags = v[i].kind | RDF_REATTACH | (v[i].coll ? RDF_COLLECTOR : 0);
@@ -567,7 +435,7 @@ void rd_recover(struct rdlm_ls *ls)
         x->m.u.rd.group = v[i].group;
         x->m.u.rd.namelen = v[i].namelen;
         memcpy(x->m.u.rd.name, v[i].name, v[i].namelen);
-        if (ask_master(ls, v[i].name, v[i].namelen, &x->m, &x->reply) == RDLM_OK) {
+        if (rd_ask_master(ls, v[i].name, v[i].namelen, &x->m, &x->reply) == RDLM_OK) {
             struct rd_entry *p;
             pthread_mutex_lock(&rd_mu);
             if ((p = entry_find(v[i].rd_id, v[i].kind)) && p->ls == ls) {

@@ -9,7 +9,6 @@
 #include "master/daemon.h"
 #include "rdlm.h"
 
-
 #define RD_MAX_DOMAINS 4096u /* per shard, as domain master */
 #define RD_MAX_ATTS    1024u /* attachments per domain */
 #define RD_MAX_MARKS   4096u /* per shard: domains with a mark */
@@ -21,7 +20,7 @@ struct rd_att {
     uint32_t client; /* the connection it came on */
     uint8_t kind;    /* RDLM_RD_PROCESS or RDLM_RD_GROUP */
     uint64_t group;
-    bool ghost;   /* its connection closed: only remembered for the failed flag */
+    bool ghost; /* its connection closed: only remembered for the failed flag */
     uint64_t since_ns;
 };
 

@@ -191,8 +191,8 @@ void rd_op_validate(struct shard *s, struct mclient *c, const struct proto_msg *
     for (unsigned i = 0; i < q->n; i++) {
         const struct msg_rd_item *it = &q->items[i];
         struct mls *ls = mls_by_id(s, it->lsid);
-        if (ls && eng_rd_validate(ls->e, q->rd_id, it->name.bytes, it->name.len, &s->acts) ==
-                      RDLM_OK) {
+        if (ls &&
+            eng_rd_validate(ls->e, q->rd_id, it->name.bytes, it->name.len, &s->acts) == RDLM_OK) {
             done++;
             sync_res(s, ls, it->name.bytes, it->name.len);
         }
