@@ -31,6 +31,7 @@
 #include "common/placement.h"
 #include "common/proto.h"
 #include "rdlm.h"
+#include "tests/lib/raw_conn.h"
 #include "verbs/transport.h"
 
 #define LS_NAME   "dltest"
@@ -694,75 +695,33 @@ static int s_nodlckblk(void)
 
 /* ---- hostile: the shard-to-shard messages from a stranger ---- */
 
-struct raw {
-    rt_ctx *ctx;
-    rt_conn *conn;
-};
-
-static int raw_open(struct raw *r, struct rdlm_placement_target t, uint8_t role)
+static int dl_open(struct raw_conn *r, struct rdlm_placement_target t, uint8_t role)
 {
-    const struct rdlm_node_config *n = rdlm_config_node(&cfg, t.node);
     struct proto_hello hello = {role, (uint16_t)t.node, (uint32_t)getpid(), 1};
-    struct rt_config rc;
-    uint8_t h[PROTO_HELLO_LEN];
 
-    rt_config_init(&rc);
-    rc.backend = strcmp(cfg.transport, "rdma") == 0 ? RT_BACKEND_RDMA : RT_BACKEND_TCP;
-    rc.max_msg = PROTO_MAX_MSG;
-    if (!n || rt_ctx_create(&rc, &r->ctx) < 0)
-        return failf("hostile: no transport");
-    proto_hello_pack(&hello, h);
-    if (rt_connect_sync(r->ctx, n->address, (uint16_t)(n->port + t.shard), h, sizeof(h), 5000,
-                        &r->conn) < 0)
+    if (raw_open(r, &cfg, t.node, t.shard, &hello) < 0)
         return failf("hostile: cannot connect to node %u shard %u", t.node, t.shard);
     return 0;
 }
 
-static void raw_close(struct raw *r)
+static int dl_send(struct raw_conn *r, struct proto_msg *m, int patch_at, uint8_t patch)
 {
-    if (r->conn)
-        rt_close(r->conn);
-    if (r->ctx)
-        rt_ctx_destroy(r->ctx);
-    r->conn = NULL;
-    r->ctx = NULL;
-}
-
-static int raw_send(struct raw *r, struct proto_msg *m, int patch_at, uint8_t patch)
-{
-    uint8_t buf[PROTO_MAX_MSG];
-    int len = proto_encode(m, buf, sizeof(buf));
-    if (len < 0)
-        return failf("hostile: cannot encode");
-    if (patch_at >= 0 && patch_at < len)
-        buf[patch_at] = patch;
-    return rt_send(r->conn, buf, (size_t)len) < 0 ? failf("hostile: send failed") : 0;
+    return raw_send(r, m, patch_at, patch) < 0 ? failf("hostile: send failed") : 0;
 }
 
 /* The next message of type on the connection within ms, into *m; 0, or -1 (closed: 1). */
-static int raw_recv(struct raw *r, uint8_t type, unsigned ms, struct proto_msg *m, int *closed)
+static int dl_recv(struct raw_conn *r, uint8_t type, unsigned ms, struct proto_msg *m, int *closed)
 {
-    uint64_t end = now_ms() + ms;
-    struct rt_completion ev;
-    *closed = 0;
-    while (now_ms() < end) {
-        int n = rt_poll(r->ctx, &ev, 1, 20);
-        if (n <= 0 || ev.conn != r->conn)
-            continue;
-        if (ev.type == RT_EV_CLOSED) {
-            *closed = 1;
-            return -1;
-        }
-        if (ev.type == RT_EV_RECV && proto_decode(ev.data, ev.len, m) == 0 && m->hdr.type == type)
-            return 0;
-    }
-    return -1;
+    enum raw_recv_result res = raw_recv(r, type, ms, m);
+
+    *closed = res == RAW_CLOSED;
+    return res == RAW_GOT ? 0 : -1;
 }
 
 static int s_hostile(void)
 {
     struct owner a = {0}, b = {0};
-    struct raw peer = {0}, cl = {0};
+    struct raw_conn peer = {0}, cl = {0};
     struct proto_msg *m = calloc(1, sizeof(*m)), *in = calloc(1, sizeof(*in));
     char r[96];
     int rc = -1, closed, st;
@@ -777,15 +736,15 @@ static int s_hostile(void)
         goto out;
     lkid = lock_req(&b, 0, r, RDLM_MODE_EX, 0, 0); /* waits at node t.node shard t.shard */
     sleep_ms(100);
-    if (why[0] || raw_open(&peer, t, ROLE_PEER) < 0)
+    if (why[0] || dl_open(&peer, t, ROLE_PEER) < 0)
         goto out;
     /* A query for a lockspace the shard does not know: one empty last answer. */
     m->hdr.type = MSG_DL_QUERY;
     m->hdr.ls = 0x5eed;
     m->hdr.reqid = 7;
-    if (raw_send(&peer, m, -1, 0) < 0)
+    if (dl_send(&peer, m, -1, 0) < 0)
         goto out;
-    if (raw_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) < 0 || in->hdr.reqid != 7 ||
+    if (dl_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) < 0 || in->hdr.reqid != 7 ||
         !in->u.dl_edges.last || in->u.dl_edges.n != 0) {
         failf("hostile: no empty DL_EDGES for an unknown lockspace (closed %d)", closed);
         goto out;
@@ -793,10 +752,10 @@ static int s_hostile(void)
     /* The real lockspace: B's wait is reported with its stamp. */
     m->hdr.ls = rdlm_ls_seed(LS_NAME);
     m->hdr.reqid = 8;
-    if (raw_send(&peer, m, -1, 0) < 0)
+    if (dl_send(&peer, m, -1, 0) < 0)
         goto out;
     do {
-        if (raw_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) < 0) {
+        if (dl_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) < 0) {
             failf("hostile: no DL_EDGES for the lockspace");
             goto out;
         }
@@ -817,9 +776,9 @@ static int s_hostile(void)
     m->u.dl_confirm.n = 2;
     m->u.dl_confirm.c[0] = (struct msg_dl_check){lkid, wstamp + 1, 1, 1};
     m->u.dl_confirm.c[1] = (struct msg_dl_check){12345, 1, 2, 3};
-    if (raw_send(&peer, m, -1, 0) < 0)
+    if (dl_send(&peer, m, -1, 0) < 0)
         goto out;
-    if (raw_recv(&peer, MSG_DL_CONFIRMED, 5000, in, &closed) < 0 || in->u.dl_confirmed.n != 2 ||
+    if (dl_recv(&peer, MSG_DL_CONFIRMED, 5000, in, &closed) < 0 || in->u.dl_confirmed.n != 2 ||
         in->u.dl_confirmed.cycle != 5 || in->u.dl_confirmed.f[0].present ||
         in->u.dl_confirmed.f[1].present) {
         failf("hostile: DL_CONFIRM of absent edges not answered as absent");
@@ -830,10 +789,10 @@ static int s_hostile(void)
     m->hdr.type = MSG_DL_CANCEL;
     m->u.dl_cancel.victim = lkid;
     m->u.dl_cancel.vstamp = wstamp + 1;
-    if (raw_send(&peer, m, -1, 0) < 0)
+    if (dl_send(&peer, m, -1, 0) < 0)
         goto out;
     m->u.dl_cancel.victim = 0x99999;
-    if (raw_send(&peer, m, -1, 0) < 0)
+    if (dl_send(&peer, m, -1, 0) < 0)
         goto out;
     if (wait_done(&b, 0, 300, &st, NULL, NULL)) {
         failf("hostile: a DL_CANCEL with a wrong stamp ended B's request (%s)",
@@ -843,27 +802,27 @@ static int s_hostile(void)
     /* With the right stamp it is the victim's cancel: B gets RDLM_E_DEADLOCK. */
     m->u.dl_cancel.victim = lkid;
     m->u.dl_cancel.vstamp = wstamp;
-    if (raw_send(&peer, m, -1, 0) < 0 ||
+    if (dl_send(&peer, m, -1, 0) < 0 ||
         expect_done(&b, 0, RDLM_E_DEADLOCK, 5000, "hostile: B after a DL_CANCEL") < 0)
         goto out;
     printf("victim hostile %016" PRIx64 "\n", lkid);
     /* Malformed: a DL_EDGES whose count exceeds the limit closes that connection. */
     memset(&m->u, 0, sizeof(m->u));
     m->hdr.type = MSG_DL_EDGES;
-    if (raw_send(&peer, m, PROTO_HDR_LEN + 2, PROTO_DL_EDGES + 1) < 0)
+    if (dl_send(&peer, m, PROTO_HDR_LEN + 2, PROTO_DL_EDGES + 1) < 0)
         goto out;
-    if (raw_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) == 0 || !closed) {
+    if (dl_recv(&peer, MSG_DL_EDGES, 5000, in, &closed) == 0 || !closed) {
         failf("hostile: a malformed DL_EDGES did not close the connection");
         goto out;
     }
     /* A client connection may not send shard-to-shard messages. */
-    if (raw_open(&cl, t, ROLE_CLIENT) < 0)
+    if (dl_open(&cl, t, ROLE_CLIENT) < 0)
         goto out;
     m->hdr.type = MSG_DL_CANCEL;
     m->u.dl_cancel.victim = lkid;
-    if (raw_send(&cl, m, -1, 0) < 0)
+    if (dl_send(&cl, m, -1, 0) < 0)
         goto out;
-    if (raw_recv(&cl, MSG_DL_EDGES, 5000, in, &closed) == 0 || !closed) {
+    if (dl_recv(&cl, MSG_DL_EDGES, 5000, in, &closed) == 0 || !closed) {
         failf("hostile: DL_CANCEL on a client connection did not close it");
         goto out;
     }

@@ -81,7 +81,7 @@ endif
 # and three owners across masters, transactions (xid), conversion deadlock, a long wait that
 # is none, NODLCKWT/NODLCKBLK, rdlmctl deadlocks. test_deadlock_rdma: the same on rxe.
 ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
-$(eval $(call c_program,tests/cluster/deadlock_client,tests/cluster/deadlock_client.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
+$(eval $(call c_program,tests/cluster/deadlock_client,tests/cluster/deadlock_client.c tests/lib/raw_conn.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
 TESTS += $(CLUSTER_DIR)/test_deadlock
 $(CLUSTER_DIR)/test_deadlock: tests/cluster/test_deadlock.sh $(CLUSTER_DIR)/deadlock_client $(CLUSTER_DAEMON) tests/cluster/module.mk
 	@mkdir -p $(@D)
@@ -97,7 +97,7 @@ endif
 # Recovery domains end to end (test_rdomain.sh + rdomain_client.c): holders killed, collect,
 # validate, MORE_TO_RECOVER, a node lost, INVALIDATE, HASLOCKS, groups, hostile MSG_RD.
 ifneq ($(filter $(BUILD)/librdlm.a,$(LIBRARIES)),)
-$(eval $(call c_program,tests/cluster/rdomain_client,tests/cluster/rdomain_client.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
+$(eval $(call c_program,tests/cluster/rdomain_client,tests/cluster/rdomain_client.c tests/lib/raw_conn.c,$(CLUSTER_LIBS),$(CLUSTER_LDLIBS),PROGRAMS))
 TESTS += $(CLUSTER_DIR)/test_rdomain
 $(CLUSTER_DIR)/test_rdomain: tests/cluster/test_rdomain.sh $(CLUSTER_DIR)/rdomain_client $(CLUSTER_DAEMON) tests/cluster/module.mk
 	@mkdir -p $(@D)

@@ -32,6 +32,7 @@
 #include "common/proto.h"
 #include "common/rdname.h"
 #include "rdlm.h"
+#include "tests/lib/raw_conn.h"
 #include "verbs/transport.h"
 
 #define LS_NAME "rdtest"
@@ -330,82 +331,38 @@ static int read_pid(uint32_t node)
 
 /* ---- hostile MSG_RD ---- */
 
-struct raw {
-    rt_ctx *ctx;
-    rt_conn *conn;
-};
-
-static int raw_open(struct raw *r, uint32_t node, uint32_t shard)
+static int rd_raw_open(struct raw_conn *r, uint32_t node, uint32_t shard)
 {
-    const struct rdlm_node_config *n = rdlm_config_node(&cfg, node);
     struct proto_hello hello = {ROLE_CLIENT, 1, (uint32_t)getpid(), 77};
-    struct rt_config rc;
-    uint8_t hb[PROTO_HELLO_LEN];
-    rt_config_init(&rc);
-    rc.backend = strcmp(cfg.transport, "rdma") == 0 ? RT_BACKEND_RDMA : RT_BACKEND_TCP;
-    rc.max_msg = PROTO_MAX_MSG;
-    if (!n || rt_ctx_create(&rc, &r->ctx) < 0)
-        return failf("hostile: no transport");
-    proto_hello_pack(&hello, hb);
-    if (rt_connect_sync(r->ctx, n->address, (uint16_t)(n->port + shard), hb, sizeof(hb), 5000,
-                        &r->conn) < 0)
-        return failf("hostile: cannot connect");
-    return 0;
-}
 
-static void raw_close(struct raw *r)
-{
-    if (r->conn)
-        rt_close(r->conn);
-    if (r->ctx)
-        rt_ctx_destroy(r->ctx);
-    r->conn = NULL;
-    r->ctx = NULL;
+    return raw_open(r, &cfg, node, shard, &hello) < 0 ? failf("hostile: cannot connect") : 0;
 }
 
 /* Send (optionally with one byte patched), and return the REPLY's status, -2 if the
  * connection was closed, -1 on no answer in 5 s. */
-static int raw_ask(struct raw *r, struct proto_msg *m, int patch_at, uint8_t patch)
+static int raw_ask(struct raw_conn *r, struct proto_msg *m, int patch_at, uint8_t patch)
 {
-    uint8_t buf[PROTO_MAX_MSG];
     struct proto_msg *in = calloc(1, sizeof(*in));
-    int len, st = -1;
+    enum raw_recv_result res;
+    int st;
+
     m->hdr.type = MSG_RD;
     m->hdr.reqid = 4242;
-    len = proto_encode(m, buf, sizeof(buf));
-    if (len < 0 || !in) {
-        free(in);
-        return failf("hostile: cannot encode");
-    }
-    if (patch_at >= 0 && patch_at < len)
-        buf[patch_at] = patch;
-    if (rt_send(r->conn, buf, (size_t)len) < 0) {
+    if (!in)
+        return failf("hostile: out of memory");
+    if (raw_send(r, m, patch_at, patch) < 0) {
         free(in);
         return -2;
     }
-    uint64_t end = now_ms() + 5000;
-    while (now_ms() < end) {
-        struct rt_completion ev;
-        int n = rt_poll(r->ctx, &ev, 1, 20);
-        if (n <= 0 || ev.conn != r->conn)
-            continue;
-        if (ev.type == RT_EV_CLOSED) {
-            st = -2;
-            break;
-        }
-        if (ev.type == RT_EV_RECV && proto_decode(ev.data, ev.len, in) == 0 &&
-            in->hdr.type == MSG_REPLY) {
-            st = in->u.reply.status;
-            break;
-        }
-    }
+    res = raw_recv(r, MSG_REPLY, 5000, in);
+    st = res == RAW_GOT ? in->u.reply.status : res == RAW_CLOSED ? -2 : -1;
     free(in);
     return st;
 }
 
 static int s_hostile(void)
 {
-    struct raw r = {0};
+    struct raw_conn r = {0};
     struct proto_msg *m = calloc(1, sizeof(*m));
     const char *dn = "hostile";
     int st, fails = 0;
@@ -435,7 +392,7 @@ static int s_hostile(void)
         {"collect with items", RD_COLLECT, 5, 0, 0, 2, 0, RDLM_E_INVAL},
         {"detach with a name", RD_DETACH, 5, RDLM_RD_PROCESS, 3, 0, 0, RDLM_E_INVAL},
     };
-    if (!m || raw_open(&r, 1, 0) < 0) {
+    if (!m || rd_raw_open(&r, 1, 0) < 0) {
         free(m);
         return -1;
     }

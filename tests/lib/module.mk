@@ -1,7 +1,7 @@
 # tests/lib/: librdlm's native API against a real local cluster (started by each test with
 # rdlmctl, through cluster_fixture.c). run-tests runs each listed path without arguments, so a
 # generated wrapper passes the build directory.
-LIBTEST_FIXTURE := tests/lib/cluster_fixture.c
+LIBTEST_FIXTURE := tests/lib/cluster_fixture.c tests/lib/raw_conn.c
 LIBTESTS := test_api test_glc
 
 $(foreach t,$(LIBTESTS),$(eval $(call c_program,tests/lib/$(t).bin,tests/lib/$(t).c $(LIBTEST_FIXTURE),$(RDLM_CLIENT_LIBS),-lcmocka $(RDLM_CLIENT_LDLIBS),PROGRAMS)))

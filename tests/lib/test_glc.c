@@ -31,7 +31,7 @@
 #include "common/proto.h"
 #include "rdlm.h"
 #include "tests/lib/cluster_fixture.h"
-#include "verbs/transport.h"
+#include "tests/lib/raw_conn.h"
 
 #define LS_NAME  "glc"
 #define WAIT_MS  5000
@@ -582,70 +582,40 @@ static void test_master_loss(void **state)
 
 /* ---- hostile GLC messages, on raw connections ---- */
 
-struct raw {
-    rt_ctx *ctx;
-    rt_conn *conn;
-};
-
-static void raw_open(struct raw *r, unsigned node, unsigned shard, uint8_t role, unsigned as_node)
+static void glc_raw_open(struct raw_conn *r, unsigned node, unsigned shard, uint8_t role,
+                         unsigned as_node)
 {
     struct rdlm_cluster_config cfg;
     struct proto_hello hello = {role, (uint16_t)as_node, 4242, 77}; /* not our pid */
-    struct rt_config rc;
-    uint8_t h[PROTO_HELLO_LEN];
     char err[256];
-    const struct rdlm_node_config *n;
 
     assert_int_equal(rdlm_config_load(getenv("RDLM_CONFIG"), &cfg, err, sizeof(err)), 0);
-    n = rdlm_config_node(&cfg, node);
-    assert_non_null(n);
-    rt_config_init(&rc);
-    rc.backend = strcmp(cfg.transport, "rdma") == 0 ? RT_BACKEND_RDMA : RT_BACKEND_TCP;
-    rc.max_msg = PROTO_MAX_MSG;
-    assert_int_equal(rt_ctx_create(&rc, &r->ctx), 0);
-    proto_hello_pack(&hello, h);
-    assert_int_equal(rt_connect_sync(r->ctx, n->address, (uint16_t)(n->port + shard), h,
-                                     sizeof(h), 5000, &r->conn),
-                     0);
+    assert_int_equal(raw_open(r, &cfg, node, shard, &hello), 0);
     rdlm_config_free(&cfg);
-}
-
-static void raw_close(struct raw *r)
-{
-    rt_close(r->conn);
-    rt_ctx_destroy(r->ctx);
 }
 
 /* Send m (byte patch_at replaced, if >= 0); then the REPLY's status, or -1 if the daemon
  * closed the connection instead, -2 if nothing came within WAIT_MS. */
-static int raw_ask(struct raw *r, struct proto_msg *m, int patch_at, uint8_t patch)
+static int raw_ask(struct raw_conn *r, struct proto_msg *m, int patch_at, uint8_t patch)
 {
-    uint8_t buf[PROTO_MAX_MSG];
-    int len = proto_encode(m, buf, sizeof(buf));
     struct proto_msg in;
-    struct rt_completion ev;
 
-    assert_true(len > 0);
-    if (patch_at >= 0)
-        buf[patch_at] = patch;
-    assert_true(rt_send(r->conn, buf, (size_t)len) >= 0);
-    for (int i = 0; i < WAIT_MS / 20; i++) {
-        if (rt_poll(r->ctx, &ev, 1, 20) <= 0 || ev.conn != r->conn)
-            continue;
-        if (ev.type == RT_EV_CLOSED)
-            return -1;
-        if (ev.type == RT_EV_RECV && proto_decode(ev.data, ev.len, &in) == 0 &&
-            in.hdr.type == MSG_REPLY)
-            return in.u.reply.status;
+    assert_int_equal(raw_send(r, m, patch_at, patch), 0);
+    switch (raw_recv(r, MSG_REPLY, WAIT_MS, &in)) {
+    case RAW_GOT:
+        return in.u.reply.status;
+    case RAW_CLOSED:
+        return -1;
+    default:
+        return -2;
     }
-    return -2;
 }
 
 static void test_hostile(void **state)
 {
     rdlm_ls *ls = open_ls(), *other = open_ls();
     struct proto_msg m = {0};
-    struct raw r;
+    struct raw_conn r;
     uint64_t id = 0, lkids[NNAMES];
 
     (void)state;
@@ -656,24 +626,24 @@ static void test_hostile(void **state)
     m.u.glc.nls = 1;
     m.u.glc.lss[0] = rdlm_ls_id(ls);
     /* to shard 1 (not the home shard), and to shard 0 claiming another node: closed */
-    raw_open(&r, 1, 1, ROLE_CLIENT, 1);
+    glc_raw_open(&r, 1, 1, ROLE_CLIENT, 1);
     assert_int_equal(raw_ask(&r, &m, -1, 0), -1);
     raw_close(&r);
-    raw_open(&r, 1, 0, ROLE_CLIENT, 2);
+    glc_raw_open(&r, 1, 0, ROLE_CLIENT, 2);
     assert_int_equal(raw_ask(&r, &m, -1, 0), -1);
     raw_close(&r);
     /* a client sending PURGE, and an unknown op: closed; the container is untouched */
-    raw_open(&r, 1, 0, ROLE_CLIENT, 1);
+    glc_raw_open(&r, 1, 0, ROLE_CLIENT, 1);
     m.u.glc.op = GLC_PURGE;
     m.u.glc.id = id;
     assert_int_equal(raw_ask(&r, &m, -1, 0), -1);
     raw_close(&r);
-    raw_open(&r, 1, 0, ROLE_CLIENT, 1);
+    glc_raw_open(&r, 1, 0, ROLE_CLIENT, 1);
     m.u.glc.op = GLC_CREATE;
     assert_int_equal(raw_ask(&r, &m, PROTO_HDR_LEN, 99), -1);
     raw_close(&r);
     /* a stranger's registry requests on our container: refused, connection kept */
-    raw_open(&r, 1, 0, ROLE_CLIENT, 1);
+    glc_raw_open(&r, 1, 0, ROLE_CLIENT, 1);
     m.u.glc.id = id;
     m.u.glc.lkid = lkids[0];
     m.u.glc.op = GLC_LOCK_FIND;

@@ -6,42 +6,9 @@
 # one build with them, and both run against a cluster started with the installed rdlmctl
 # (which starts the installed rdlmd). RDLM_SAN=1: the build is sanitized, so the programs are
 # linked with the same flags. Prints "N passed, M failed"; the cluster is always stopped.
-set -u
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d /tmp/rdlm-install-XXXXXX)
-root=$tmp/root
-san=${RDLM_SAN:-0}
-sanflags=
-[ "$san" = 1 ] && sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
-pass=0
-fail=0
-
-cleanup() {
-    [ -x "$root/usr/sbin/rdlmctl" ] && "$root/usr/sbin/rdlmctl" down --dir "$tmp/cluster" >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # check NAME COMMAND... : one test
-    local name=$1
-    shift
-    if "$@" >"$tmp/out" 2>&1; then
-        echo "ok   $name"
-        pass=$((pass + 1))
-    else
-        echo "FAIL $name"
-        sed 's/^/      | /' "$tmp/out" | tail -n 30
-        fail=$((fail + 1))
-    fi
-}
-
-do_install() {
-    local rel
-    rel=$(realpath --relative-to="$repo" "$build")
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$repo" -s --no-print-directory \
-        BUILD="$rel" SAN="$san" install DESTDIR="$root" PREFIX=/usr
-}
+install_tag=install
+# shellcheck source=tests/lib/install_lib.sh
+. "$(dirname "$0")/../lib/install_lib.sh"
 
 files_in_place() {
     local f
@@ -54,10 +21,6 @@ files_in_place() {
         [ -s "$root/$f" ] || { echo "missing: $f"; return 1; }
     done
     [ -x "$root/usr/sbin/rdlmd" ] && [ -x "$root/usr/bin/rdlm-demo" ]
-}
-
-pc() {
-    PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root/usr/lib/pkgconfig pkg-config "$@"
 }
 
 pkgconfig_flags() {
@@ -108,10 +71,6 @@ man_pages_render() { # every page, and the aliases (.so) to them, without a warn
         [ "$(groff -man -Tutf8 "$m" 2>/dev/null | wc -l)" -gt 10 ] || { echo "empty: $m"; return 1; }
     done
     cd - >/dev/null
-}
-
-cluster_up() {
-    "$root/usr/sbin/rdlmctl" up 1 --shards 2 --dir "$tmp/cluster" >/dev/null
 }
 
 run_programs() {

@@ -7,42 +7,9 @@
 # `pkg-config --cflags --libs rdlm-tcdlm`, and runs against a cluster started with the
 # installed rdlmctl. RDLM_SAN=1: the build is sanitized, so the program is linked with the
 # same flags. Prints "N passed, M failed"; the cluster is always stopped.
-set -u
-build=$(cd "$1" && pwd)
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d /tmp/rdlm-tc-install-XXXXXX)
-root=$tmp/root
-san=${RDLM_SAN:-0}
-sanflags=
-[ "$san" = 1 ] && sanflags="-fsanitize=address,undefined -fno-omit-frame-pointer"
-pass=0
-fail=0
-
-cleanup() {
-    [ -x "$root/usr/sbin/rdlmctl" ] && "$root/usr/sbin/rdlmctl" down --dir "$tmp/cluster" >/dev/null 2>&1
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-check() { # check NAME COMMAND... : one test
-    local name=$1
-    shift
-    if "$@" >"$tmp/out" 2>&1; then
-        echo "ok   $name"
-        pass=$((pass + 1))
-    else
-        echo "FAIL $name"
-        sed 's/^/      | /' "$tmp/out" | tail -n 30
-        fail=$((fail + 1))
-    fi
-}
-
-do_install() {
-    local rel
-    rel=$(realpath --relative-to="$repo" "$build")
-    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$repo" -s --no-print-directory \
-        BUILD="$rel" SAN="$san" install DESTDIR="$root" PREFIX=/usr
-}
+install_tag=tc-install
+# shellcheck source=tests/lib/install_lib.sh
+. "$(dirname "$0")/../lib/install_lib.sh"
 
 files_in_place() {
     local f m
@@ -56,10 +23,6 @@ files_in_place() {
         f=usr/share/man/man3/$(basename "$m")
         [ -s "$root/$f" ] || { echo "missing: $f"; return 1; }
     done
-}
-
-pc() {
-    PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$root/usr/lib/pkgconfig pkg-config "$@"
 }
 
 pkgconfig_flags() {
@@ -86,10 +49,6 @@ man_pages_render() { # the .3tc pages, if there are any, without a warning
             grep . && { echo "in $m"; return 1; }
     done
     return 0
-}
-
-cluster_up() {
-    "$root/usr/sbin/rdlmctl" up 1 --shards 2 --dir "$tmp/cluster" >/dev/null
 }
 
 run_program() {
