@@ -506,6 +506,43 @@ static void dec_recover(struct rbuf *r, struct proto_msg *m)
         r->bad = true;
 }
 
+static void w_reclock(struct wbuf *w, const struct msg_reclock *l)
+{
+    w_u64(w, l->lkid);
+    w_u64(w, l->hint);
+    w_u64(w, l->group);
+    w_u64(w, l->xid);
+    w_u64(w, l->lvbseq);
+    w_u64(w, l->parent);
+    w_name(w, &l->subname);
+    w_u32(w, l->rd_id);
+    w_u32(w, l->flags);
+    w_u8(w, l->mode);
+    w_u8(w, l->has_bast);
+    w_u8(w, l->has_lvb);
+    w_bytes(w, l->lvb, RDLM_LVB_LEN);
+}
+
+static void r_reclock(struct rbuf *r, struct msg_reclock *l)
+{
+    l->lkid = r_u64(r);
+    l->hint = r_u64(r);
+    l->group = r_u64(r);
+    l->xid = r_u64(r);
+    l->lvbseq = r_u64(r);
+    l->parent = r_u64(r);
+    r_name(r, &l->subname, true);
+    l->rd_id = r_u32(r);
+    l->flags = r_u32(r);
+    l->mode = r_mode(r, false);
+    l->has_bast = r_u8(r);
+    l->has_lvb = r_u8(r);
+    r_bytes(r, l->lvb, RDLM_LVB_LEN);
+    if (l->lkid == 0 || l->has_bast > 1 || l->has_lvb > 1 ||
+        (l->parent != 0) != (l->subname.len != 0) || l->parent == l->lkid)
+        r->bad = true;
+}
+
 static void enc_recover_locks(struct wbuf *w, const struct proto_msg *m)
 {
     const struct msg_recover_locks *k = &m->u.recover_locks;
@@ -513,22 +550,8 @@ static void enc_recover_locks(struct wbuf *w, const struct proto_msg *m)
     w_u32(w, k->epoch);
     w_name(w, &k->name);
     w_u16(w, k->n);
-    for (unsigned i = 0; i < k->n && i < PROTO_MAX_RECLOCKS; i++) {
-        const struct msg_reclock *l = &k->locks[i];
-        w_u64(w, l->lkid);
-        w_u64(w, l->hint);
-        w_u64(w, l->group);
-        w_u64(w, l->xid);
-        w_u64(w, l->lvbseq);
-        w_u64(w, l->parent);
-        w_name(w, &l->subname);
-        w_u32(w, l->rd_id);
-        w_u32(w, l->flags);
-        w_u8(w, l->mode);
-        w_u8(w, l->has_bast);
-        w_u8(w, l->has_lvb);
-        w_bytes(w, l->lvb, RDLM_LVB_LEN);
-    }
+    for (unsigned i = 0; i < k->n && i < PROTO_MAX_RECLOCKS; i++)
+        w_reclock(w, &k->locks[i]);
 }
 
 static void dec_recover_locks(struct rbuf *r, struct proto_msg *m)
@@ -542,25 +565,59 @@ static void dec_recover_locks(struct rbuf *r, struct proto_msg *m)
         r->bad = true;
         return;
     }
-    for (unsigned i = 0; i < k->n && !r->bad; i++) {
-        struct msg_reclock *l = &k->locks[i];
-        l->lkid = r_u64(r);
-        l->hint = r_u64(r);
-        l->group = r_u64(r);
-        l->xid = r_u64(r);
-        l->lvbseq = r_u64(r);
-        l->parent = r_u64(r);
-        r_name(r, &l->subname, true);
-        l->rd_id = r_u32(r);
-        l->flags = r_u32(r);
-        l->mode = r_mode(r, false);
-        l->has_bast = r_u8(r);
-        l->has_lvb = r_u8(r);
-        r_bytes(r, l->lvb, RDLM_LVB_LEN);
-        if (l->lkid == 0 || l->has_bast > 1 || l->has_lvb > 1 ||
-            (l->parent != 0) != (l->subname.len != 0) || l->parent == l->lkid)
+    for (unsigned i = 0; i < k->n && !r->bad; i++)
+        r_reclock(r, &k->locks[i]);
+}
+
+/* ---- locks kept by their owner's node: orphans and group locks ---- */
+
+static bool orphan_has_lock(uint8_t op)
+{
+    return op == ORPHAN_KEEP || op == ORPHAN_REPORT;
+}
+
+static void enc_orphan(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_orphan *o = &m->u.orphan;
+
+    w_u8(w, o->op);
+    w_u8(w, o->owner_kind);
+    w_u16(w, o->owner_node);
+    w_u32(w, o->epoch);
+    w_u64(w, o->owner_id);
+    if (orphan_has_lock(o->op)) {
+        w_u8(w, o->orphan);
+        w_name(w, &o->ls);
+        w_name(w, &o->root);
+    }
+    if (orphan_has_lock(o->op) || o->op == ORPHAN_DROP)
+        w_reclock(w, &o->lock);
+}
+
+static void dec_orphan(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_orphan *o = &m->u.orphan;
+
+    memset(o, 0, sizeof(*o)); /* what the op leaves off the wire reads as zero */
+    o->op = r_u8(r);
+    o->owner_kind = r_u8(r);
+    o->owner_node = r_u16(r);
+    o->epoch = r_u32(r);
+    o->owner_id = r_u64(r);
+    if (o->op < ORPHAN_KEEP || o->op > ORPHAN_ENDED) {
+        r->bad = true;
+        return;
+    }
+    if (orphan_has_lock(o->op)) {
+        o->orphan = r_u8(r);
+        r_name(r, &o->ls, false);
+        r_name(r, &o->root, false);
+        if (o->owner_kind < 1 || o->owner_kind > 2 || o->ls.len > RDLM_LOCKSPACE_MAXLEN ||
+            o->orphan > 1 || (!o->orphan && o->owner_kind != 2))
             r->bad = true;
     }
+    if (orphan_has_lock(o->op) || o->op == ORPHAN_DROP)
+        r_reclock(r, &o->lock);
 }
 
 /* ---- deadlock search ---- */
@@ -826,6 +883,31 @@ static void dec_rd(struct rbuf *r, struct proto_msg *m)
     }
 }
 
+static void enc_fault(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_fault *f = &m->u.fault;
+
+    w_u8(w, f->op);
+    w_u8(w, f->n);
+    for (unsigned i = 0; i < f->n && i < PROTO_FAULT_NODES; i++)
+        w_u16(w, f->nodes[i]);
+}
+
+static void dec_fault(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_fault *f = &m->u.fault;
+
+    f->op = r_u8(r);
+    f->n = r_u8(r);
+    if (f->n > PROTO_FAULT_NODES || (f->op == FAULT_ISOLATE) != (f->n > 0) ||
+        (f->op != FAULT_ISOLATE && f->op != FAULT_HEAL)) {
+        r->bad = true;
+        return;
+    }
+    for (unsigned i = 0; i < f->n; i++)
+        f->nodes[i] = r_u16(r);
+}
+
 static void enc_none(struct wbuf *w, const struct proto_msg *m)
 {
     (void)w;
@@ -874,6 +956,8 @@ static const struct codec codecs[MSG_TYPE_MAX] = {
     [MSG_RECOVER_DONE] = {"RECOVER_DONE", enc_recover, dec_recover},
     [MSG_GLC] = {"GLC", enc_glc, dec_glc},
     [MSG_RD] = {"RD", enc_rd, dec_rd},
+    [MSG_ORPHAN] = {"ORPHAN", enc_orphan, dec_orphan},
+    [MSG_FAULT] = {"FAULT", enc_fault, dec_fault},
 };
 
 const char *proto_type_name(int type)

@@ -56,6 +56,8 @@ enum msg_type {
     MSG_RECOVER_DONE = 27,  /* client -> home daemon: reported everywhere for this epoch */
     MSG_GLC = 28,           /* client -> home daemon: group lock containers (REPLY) */
     MSG_RD = 29,            /* client -> a shard: recovery domains (REPLY) */
+    MSG_ORPHAN = 30,        /* between shards: orphans and group locks kept by their owner's node */
+    MSG_FAULT = 31,         /* rdlmctl -> shard 0: fault injection, isolate / heal (REPLY) */
     MSG_TYPE_MAX
 };
 
@@ -169,6 +171,11 @@ struct msg_hold {
     uint64_t parent;     /* likewise: a sub-resource lock's parent lock, and its resource */
     struct msg_name subname;
     uint32_t rd_id;      /* likewise: the resource is persistent in this domain */
+    uint8_t kept;        /* likewise: a keeper reported it (keeper.c), for this owner: */
+    uint8_t orphan;      /* ... an orphan (else a group lock) */
+    uint8_t owner_kind;
+    uint16_t owner_node;
+    uint64_t owner_id;
 };
 
 struct msg_hold_report {
@@ -361,6 +368,42 @@ struct msg_rd {
     struct msg_rd_item items[PROTO_RD_ITEMS];
 };
 
+/* Locks no live process holds, kept by their owner's node (master/keeper.c; docs/protocol.md
+ * section 6), on ROLE_PEER connections: orphans (their owner died) and group locks (their
+ * owner is a container of that node). A master tells the owner node's shard 0 (the keeper)
+ * when such a lock begins or changes (KEEP) and when an orphan stops being one (DROP); when a
+ * view moves the lock's resource, the keeper reports it to the new master like a client
+ * reports its own locks. */
+enum orphan_op {
+    ORPHAN_KEEP = 1,   /* master -> keeper: owner, ls, root, lock: keep (or replace) this record */
+    ORPHAN_DROP = 2,   /* master -> keeper: lock.lkid (in hdr.ls) is no orphan any more */
+    ORPHAN_REPORT = 3, /* keeper -> new master: epoch, owner, ls, root, lock: install it */
+    ORPHAN_END = 4,    /* keeper -> new master: epoch: all reported; answered by ORPHAN_ENDED */
+    ORPHAN_ENDED = 5,  /* new master -> keeper: epoch: every report before the END is applied */
+};
+struct msg_orphan {
+    uint8_t op;
+    uint8_t orphan;     /* KEEP, REPORT: 1 an orphan, 0 a group lock */
+    uint8_t owner_kind; /* enum eng_owner_kind (PROCESS or GROUP) */
+    uint16_t owner_node;
+    uint32_t epoch;
+    uint64_t owner_id;
+    struct msg_name ls;   /* the lockspace's name (its id is hdr.ls) */
+    struct msg_name root; /* the root resource of the lock's tree (placement) */
+    struct msg_reclock lock;
+};
+
+/* Fault injection (master/fault.c; docs/operations.md): refused unless the daemon was started
+ * with RDLM_FAULT_INJECTION=1. ISOLATE adds nodes[0..n-1] (node ids, n >= 1) to the nodes the
+ * daemon treats as behind a partition; HEAL (n = 0) ends every isolation. */
+enum fault_op { FAULT_ISOLATE = 1, FAULT_HEAL = 2 };
+#define PROTO_FAULT_NODES 64u
+struct msg_fault {
+    uint8_t op;
+    uint8_t n;
+    uint16_t nodes[PROTO_FAULT_NODES];
+};
+
 /* One decoded message. */
 struct proto_msg {
     struct msg_hdr hdr;
@@ -389,6 +432,8 @@ struct proto_msg {
         struct msg_dl_cancel dl_cancel;
         struct msg_glc glc;
         struct msg_rd rd;
+        struct msg_orphan orphan;
+        struct msg_fault fault;
     } u;
 };
 

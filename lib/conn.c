@@ -63,6 +63,20 @@ int conn_send(struct rdlm_ls *ls, struct cconn *cc, struct proto_msg *m)
     return rc;
 }
 
+static void sleep_on_fds(struct rdlm_ls *ls, int ms);
+
+/* Until the master's SHARD_INFO, or the connection failed (closed by the master, e.g. one that
+ * refuses us): 0 if ready, else -1 at once rather than after CONNECT_TIMEOUT_MS. */
+static int wait_ready(struct rdlm_ls *ls, struct cconn *cc)
+{
+    uint64_t deadline = mono_ns() + CONNECT_TIMEOUT_MS * 1000000ull;
+
+    while (!cc->ready && !cc->failed && mono_ns() < deadline)
+        if (progress(ls, 0) == 0 && !cc->ready && !cc->failed)
+            sleep_on_fds(ls, 10);
+    return cc->ready && !cc->failed ? 0 : -1;
+}
+
 static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard, bool home)
 {
     const struct rdlm_node_config *n = rdlm_config_node(&ls->cfg, node);
@@ -98,8 +112,7 @@ static struct cconn *conn_open(struct rdlm_ls *ls, uint32_t node, uint32_t shard
     m.u.ls_open.flags = home ? LSO_HOME : 0;
     m.u.ls_open.namelen = (uint16_t)strlen(ls->name);
     memcpy(m.u.ls_open.name, ls->name, m.u.ls_open.namelen);
-    if (conn_send(ls, cc, &m) < 0 || wait_until(ls, &cc->ready, CONNECT_TIMEOUT_MS) < 0 ||
-        cc->failed) {
+    if (conn_send(ls, cc, &m) < 0 || wait_ready(ls, cc) < 0) {
         rt_close(cc->conn);
         goto fail;
     }
@@ -108,8 +121,6 @@ fail:
     free(cc);
     return NULL;
 }
-
-static void sleep_on_fds(struct rdlm_ls *ls, int ms);
 
 struct cconn *conn_for(struct rdlm_ls *ls, uint32_t node, uint32_t shard)
 {

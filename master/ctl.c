@@ -77,6 +77,11 @@ static void status(struct shard *s, struct text *t)
         rd_status(s, d, sizeof(d));
         tprintf(t, "%s", d);
     }
+    {
+        char f[160];
+        fault_status(s, f, sizeof(f)); /* fault.c: empty unless enabled */
+        tprintf(t, "%s", f);
+    }
     if (s->index == 0) {
         char m[1024];
         membership_status(s->d, m, sizeof(m));
@@ -264,7 +269,10 @@ void ctl_handle(struct shard *s, struct mclient *c, const struct proto_msg *m)
         return;
     case MSG_PURGE:
         if (c->ls) {
+            struct orphan_watch w;
+            orphan_watch_begin(c->ls, &w);
             eng_purge_orphans(c->ls->e, m->u.purge.node, m->u.purge.pid, &s->acts);
+            orphan_watch_end(s, c->ls, &w);
             serve_settle(s, c->ls);
         }
         send_reply(s, c, m->hdr.reqid, c->ls ? RDLM_OK : RDLM_E_NOTCONN, NULL, 0);

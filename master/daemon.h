@@ -49,10 +49,13 @@ struct mclient {
     uint64_t owner_id; /* engine owner id: (connection serial << 32) | pid */
     int member;        /* our heartbeat connection to that member, -1 otherwise */
     bool closing;
+    bool lost; /* a process of a node the view left out: unserved, kept until fenced */
     bool home;            /* a client handle whose home daemon we are (LSO_HOME) */
     bool info_sent;       /* SHARD_INFO sent (held back until the daemon has joined) */
     uint32_t info_epoch;  /* the view epoch that SHARD_INFO carried */
     uint32_t rec_pending; /* home: the epoch it was told to report for and has not yet */
+    uint16_t peer_node;   /* the node at the other end (ours: the one we connected to) */
+    bool isolated;        /* fault.c: severed by an isolation; kept (no purge) until heal */
 };
 
 /* A parked message (a request that arrived while its resource was in TRANSITION). */
@@ -152,12 +155,18 @@ struct shard {
     uint64_t stable_mask; /* masters of the last view whose recovery completed */
     bool rec_active;      /* resources moved here by view_epoch are being rebuilt */
     bool frozen;          /* no quorum: nothing is granted (recover.c) */
+    uint64_t isolated;    /* fault.c: the isolation applied here (bit = configured node index) */
+    uint64_t refused;     /* fault.c: connections refused from isolated nodes */
+    bool heal_pending;    /* fault.c: healed; rt_heal once the severed ones are closed */
     uint32_t held_infos;  /* clients waiting for SHARD_INFO until the daemon joins */
     uint64_t rec_start_ns;
     struct future_msg *future_head, *future_tail;
+    uint32_t groups_purged_epoch; /* lost nodes' containers purged for this view (recover.c) */
     struct dl_shard *dl; /* deadlock search (deadlock.c), NULL until first needed */
     struct rd_shard *rd; /* recovery domains (rd.c), NULL until first needed */
     struct glc_table *glc; /* group lock containers (glc.c; shard 0), NULL until first needed */
+    struct outbox *outbox; /* queued messages to other shards (outbox.c), NULL until needed */
+    struct keeper *keeper; /* orphans and group locks of this node's owners (keeper.c; shard 0) */
     uint8_t sendbuf[PROTO_MAX_MSG];
 };
 
@@ -199,6 +208,8 @@ struct rdlmd {
     atomic_bool stop;
     atomic_int exit_status; /* 3: excluded from the view (restart clean) */
     bool verbose;
+    bool fault_injection;       /* RDLM_FAULT_INJECTION=1 at start: rdlmctl isolate/heal work */
+    _Atomic uint64_t isolated;  /* fault.c: nodes behind a simulated partition (node index bits) */
 };
 
 /* shard.c */
@@ -243,6 +254,7 @@ void serve_sync_word(struct shard *s, struct mres *r);
 void serve_client_gone(struct shard *s, struct mclient *c);
 void serve_tick(struct shard *s, uint64_t now);
 void serve_settle(struct shard *s, struct mls *ls);
+void serve_purge_owner(struct shard *s, struct mls *ls, const struct eng_owner *owner);
 struct eng_owner client_owner(const struct mclient *c, uint64_t group);
 
 /* transition.c */
@@ -275,13 +287,16 @@ bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_
 bool recover_frozen(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void recover_orphan(struct shard *s, struct mclient *c, const struct proto_msg *m);
+bool recover_hold_lost(struct shard *s, const struct mclient *c);
 void recover_home_open(struct shard *s, struct mclient *c);
 void recover_home_done(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_client_gone(struct shard *s, struct mclient *c);
 void recover_free(struct shard *s);
 int recover_status(struct shard *s, char *buf, size_t len);
 
-/* transition.c, for recover.c */
+/* transition.c, for recover.c; a hold of no client: an orphan a keeper reported */
+#define HOLD_NO_CLIENT UINT32_MAX
 int transition_add_hold(struct mres *r, uint32_t client, const struct msg_hold *h);
 void transition_finish_rebuilt(struct shard *s, struct mres *r, uint8_t lvb_status, uint64_t seq,
                                const uint8_t *lvb);
@@ -297,11 +312,37 @@ int deadlock_status(struct shard *s, char *buf, size_t len);
 int deadlock_list(struct shard *s, char *buf, size_t len);
 void deadlock_free(struct shard *s);
 
+/* outbox.c: messages to other shards over ROLE_PEER connections made on demand */
+int outbox_send(struct shard *s, uint16_t node, uint16_t shard, struct proto_msg *m);
+void outbox_conn_up(struct shard *s, struct mclient *c);
+void outbox_conn_gone(struct shard *s, struct mclient *c);
+void outbox_tick(struct shard *s);
+void outbox_free(struct shard *s);
+
+/* orphan.c: around an engine call that may make or end orphans in ls, tell their keepers */
+struct orphan_watch {
+    uint64_t *ids;   /* the orphans before, ascending */
+    uint32_t *nodes; /* ... and their owners' nodes */
+    size_t n;
+};
+void orphan_watch_begin(struct mls *ls, struct orphan_watch *w);
+void orphan_watch_end(struct shard *s, struct mls *ls, struct orphan_watch *w);
+void orphan_note_group(struct shard *s, struct mls *ls, uint64_t lkid);
+
+/* keeper.c: shard 0 keeps the orphans of this node's dead owners and the group locks of its
+ * containers (MSG_ORPHAN) */
+void keeper_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void keeper_forget(struct shard *s, uint64_t lsid, uint64_t lkid);
+void keeper_forget_group(struct shard *s, uint64_t container);
+void keeper_view(struct shard *s);
+bool keeper_done(struct shard *s);
+size_t keeper_count(const struct shard *s);
+void keeper_free(struct shard *s);
+
 /* glc.c: group lock containers (MSG_GLC) */
 void glc_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
-void glc_conn_up(struct shard *s, struct mclient *c);
 void glc_conn_gone(struct shard *s, struct mclient *c);
-void glc_tick(struct shard *s);
+bool glc_has_lock(struct shard *s, uint64_t container, uint64_t lkid);
 void glc_free(struct shard *s);
 
 /* rd.c: recovery domains (MSG_RD) */
@@ -311,6 +352,13 @@ void rd_view(struct shard *s, uint32_t epoch, uint64_t mask, uint64_t masters, b
 void rd_ls_new(struct shard *s, struct mls *ls);
 int rd_status(struct shard *s, char *buf, size_t len);
 void rd_free(struct shard *s);
+
+/* fault.c: fault injection (rdlmctl isolate / heal), a partition made by dropping connections */
+void fault_init(struct rdlmd *d);
+void fault_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void fault_tick(struct shard *s);
+bool fault_isolated(struct rdlmd *d, uint16_t node);
+int fault_status(struct shard *s, char *buf, size_t len);
 
 /* dispatch (shard.c) re-entry for parked messages */
 void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint32_t len);

@@ -132,6 +132,16 @@ int eng_purge_owner(struct eng *e, const struct eng_owner *owner, struct eng_act
 /* Release orphans whose former owner is (node, pid); pid 0 = every orphan of that node. */
 int eng_purge_orphans(struct eng *e, uint32_t node, uint64_t pid, struct eng_actions *out);
 
+/* eng_purge_owner for every group lock container of node (a lost node: they ended with it). */
+int eng_purge_groups_of(struct eng *e, uint32_t node, struct eng_actions *out);
+
+/* The ids of every orphan, ascending, in a malloc'd *ids (free it); returns their number. */
+size_t eng_orphan_ids(const struct eng *e, uint64_t **ids);
+
+/* Recovery: the GRANTED lock lkid (installed by eng_install_granted with its dead owner) is
+ * an orphan again. RDLM_E_NOLOCK, RDLM_E_INVAL (not granted). */
+int eng_mark_orphan(struct eng *e, uint64_t lkid);
+
 /*
  * Hooks for the service's FAST/SLOW transitions and recovery (docs/protocol.md section 4).
  * They bypass the grant rules on purpose and emit nothing.

@@ -230,7 +230,7 @@ static void settle_touched(struct eng *e, struct eng_actions *out)
 }
 
 /* The lock ids of the locks pick() selects, ascending (ids survive removals; pointers don't). */
-static size_t collect_ids(struct eng *e,
+static size_t collect_ids(const struct eng *e,
                           bool (*pick)(const struct eng *, const struct eng_lock *, const void *),
                           const void *arg, uint64_t **ids)
 {
@@ -310,6 +310,44 @@ int eng_purge_owner(struct eng *e, const struct eng_owner *owner, struct eng_act
     purge_pending(e, idx);
     purge_granted(e, idx, out);
     settle_touched(e, out);
+    return RDLM_OK;
+}
+
+int eng_purge_groups_of(struct eng *e, uint32_t node, struct eng_actions *out)
+{
+    if (!e || !out)
+        return RDLM_E_INVAL;
+    for (uint32_t i = 1; i < e->owners_n; i++) {
+        struct eng_owner who = e->owners[i].who;
+        if (e->owners[i].nlocks && who.kind == ENG_OWNER_GROUP && who.node == node)
+            eng_purge_owner(e, &who, out);
+    }
+    return RDLM_OK;
+}
+
+static bool pick_any_orphan(const struct eng *e, const struct eng_lock *l, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return l->bits & LB_ORPHAN;
+}
+
+size_t eng_orphan_ids(const struct eng *e, uint64_t **ids)
+{
+    return collect_ids(e, pick_any_orphan, NULL, ids);
+}
+
+int eng_mark_orphan(struct eng *e, uint64_t lkid)
+{
+    struct eng_lock *l = e ? eng_lock_find(e, lkid) : NULL;
+
+    if (!l)
+        return RDLM_E_NOLOCK;
+    if (l->state != ENG_LKS_GRANTED)
+        return RDLM_E_INVAL;
+    l->bits |= LB_ORPHAN;
+    l->bits &= (uint8_t)~LB_HAS_BAST;
+    eng_stamp(l);
     return RDLM_OK;
 }
 

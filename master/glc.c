@@ -10,7 +10,9 @@
  * A container's locks are owned, in every master's engine, by the owner GROUP(node, id); the
  * container ids of a node are unique across daemon restarts (incarnation in the high half).
  * The registry (LOCK_ADD/DEL) lets any attached process find a group lock another member
- * made: the lock's state itself stays with its master. A container ends (its locks are
+ * made: the lock's state itself stays with its master, which also tells this shard (the
+ * keeper, keeper.c) every state a group lock reaches, so that the lock is rebuilt if its
+ * master is lost even when no live member has a record of it. A container ends (its locks are
  * purged everywhere) at its last detach unless PERM, at destroy, and, if OWNED, when its
  * creator detaches or dies; then every other attached process is killed.
  */
@@ -46,24 +48,10 @@ struct glc {
     uint32_t nlocks;
 };
 
-struct glc_out { /* a PURGE waiting for its peer connection */
-    struct glc_out *next;
-    struct proto_msg m;
-};
-
-struct glc_peer { /* shard 0's connection to one (node, shard) for PURGE */
-    uint16_t node, shard;
-    struct mclient *c;
-    bool open;
-    struct glc_out *head, *tail;
-};
-
 struct glc_table {
     struct glc *all;
     uint32_t count;
     uint32_t serial;
-    struct glc_peer *peers;
-    uint32_t npeers;
 };
 
 static struct glc_table *table(struct shard *s)
@@ -131,64 +119,22 @@ static void purge_here(struct shard *s, uint16_t node, uint64_t id)
     struct eng_owner owner = {ENG_OWNER_GROUP, node, id};
 
     for (struct mls *ls = s->lss; ls; ls = ls->next) {
+        struct orphan_watch w;
+        orphan_watch_begin(ls, &w);
         eng_purge_owner(ls->e, &owner, &s->acts);
+        orphan_watch_end(s, ls, &w);
         serve_settle(s, ls);
     }
 }
 
-static struct glc_peer *peer_get(struct glc_table *t, uint16_t node, uint16_t shard)
+static void purge_send(struct shard *s, uint16_t node, uint16_t shard, uint64_t id)
 {
-    struct glc_peer *v;
+    struct proto_msg m = {0};
 
-    for (uint32_t i = 0; i < t->npeers; i++)
-        if (t->peers[i].node == node && t->peers[i].shard == shard)
-            return &t->peers[i];
-    v = realloc(t->peers, (t->npeers + 1) * sizeof(*v));
-    if (!v)
-        return NULL;
-    t->peers = v;
-    v = &t->peers[t->npeers++];
-    *v = (struct glc_peer){.node = node, .shard = shard};
-    return v;
-}
-
-static void peer_connect(struct shard *s, struct glc_peer *p)
-{
-    if (p->c)
-        return;
-    p->c = shard_connect_peer(s, p->node, p->shard);
-    p->open = false;
-}
-
-static void peer_flush(struct shard *s, struct glc_peer *p)
-{
-    while (p->head && p->c && p->open && !p->c->closing) {
-        struct glc_out *o = p->head;
-        if (send_msg(s, p->c, &o->m) < 0)
-            return;
-        p->head = o->next;
-        if (!p->head)
-            p->tail = NULL;
-        free(o);
-    }
-}
-
-static void peer_queue(struct shard *s, struct glc_peer *p, uint64_t id)
-{
-    struct glc_out *o = calloc(1, sizeof(*o));
-
-    if (!o)
-        return;
-    o->m.hdr.type = MSG_GLC;
-    o->m.u.glc.op = GLC_PURGE;
-    o->m.u.glc.id = id;
-    if (p->tail)
-        p->tail->next = o;
-    else
-        p->head = o;
-    p->tail = o;
-    peer_connect(s, p);
-    peer_flush(s, p);
+    m.hdr.type = MSG_GLC;
+    m.u.glc.op = GLC_PURGE;
+    m.u.glc.id = id;
+    outbox_send(s, node, shard, &m);
 }
 
 /* Release container id's locks on every shard of every member of the view. */
@@ -201,14 +147,9 @@ static void purge_everywhere(struct shard *s, uint64_t id)
     for (size_t i = 0; t && i < cfg->nnodes; i++) {
         if (!(s->view_mask & (1ull << i)))
             continue;
-        for (uint32_t sh = 0; sh < cfg->nodes[i].shards; sh++) {
-            struct glc_peer *p;
-            if (cfg->nodes[i].id == s->node && sh == s->index)
-                continue;
-            p = peer_get(t, (uint16_t)cfg->nodes[i].id, (uint16_t)sh);
-            if (p)
-                peer_queue(s, p, id);
-        }
+        for (uint32_t sh = 0; sh < cfg->nodes[i].shards; sh++)
+            if (cfg->nodes[i].id != s->node || sh != s->index)
+                purge_send(s, (uint16_t)cfg->nodes[i].id, (uint16_t)sh, id);
     }
 }
 
@@ -254,6 +195,7 @@ static void destroy(struct shard *s, struct glc *g, const char *why)
         log_msg("shard %u: group container %016llx ends (%s), %u locks released", s->index,
                 (unsigned long long)g->id, why, g->nlocks);
     purge_everywhere(s, g->id);
+    keeper_forget_group(s, g->id);
     free_glc(g);
 }
 
@@ -405,9 +347,17 @@ static int do_lock_del(struct shard *s, struct mclient *c, const struct msg_glc 
         return RDLM_E_NOLOCK;
     k = *pp;
     *pp = k->next;
+    keeper_forget(s, k->lsid, k->lkid);
     free(k);
     g->nlocks--;
     return RDLM_OK;
+}
+
+bool glc_has_lock(struct shard *s, uint64_t container, uint64_t lkid)
+{
+    struct glc *g = find(s->glc, container);
+
+    return g && lock_slot(g, lkid);
 }
 
 static int do_lock_find(struct shard *s, struct mclient *c, const struct msg_glc *q,
@@ -492,47 +442,12 @@ void glc_msg(struct shard *s, struct mclient *c, const struct proto_msg *m)
 
 /* ---- connections ---- */
 
-void glc_conn_up(struct shard *s, struct mclient *c)
-{
-    for (uint32_t i = 0; s->glc && i < s->glc->npeers; i++)
-        if (s->glc->peers[i].c == c) {
-            s->glc->peers[i].open = true;
-            peer_flush(s, &s->glc->peers[i]);
-        }
-}
-
 void glc_conn_gone(struct shard *s, struct mclient *c)
 {
     struct glc *g;
 
-    for (uint32_t i = 0; s->glc && i < s->glc->npeers; i++)
-        if (s->glc->peers[i].c == c) {
-            s->glc->peers[i].c = NULL; /* glc_tick connects again while PURGEs wait */
-            s->glc->peers[i].open = false;
-        }
     if (c->hello.role == ROLE_CLIENT && (g = glc_of_member(s, c->id)))
         detach(s, g, c->id);
-}
-
-void glc_tick(struct shard *s)
-{
-    for (uint32_t i = 0; s->glc && i < s->glc->npeers; i++) {
-        struct glc_peer *p = &s->glc->peers[i];
-        const struct rdlm_cluster_config *cfg = &s->d->cfg;
-        bool member = false;
-        for (size_t n = 0; n < cfg->nnodes; n++)
-            member |= cfg->nodes[n].id == p->node && (s->view_mask & (1ull << n));
-        if (!member) { /* gone from the view: its resources moved, its shards are no more */
-            while (p->head) {
-                struct glc_out *o = p->head;
-                p->head = o->next;
-                free(o);
-            }
-            p->tail = NULL;
-        } else if (p->head && !p->c) {
-            peer_connect(s, p);
-        }
-    }
 }
 
 void glc_free(struct shard *s)
@@ -544,13 +459,6 @@ void glc_free(struct shard *s)
         s->glc->all = g->next;
         free_glc(g);
     }
-    for (uint32_t i = 0; i < s->glc->npeers; i++)
-        while (s->glc->peers[i].head) {
-            struct glc_out *o = s->glc->peers[i].head;
-            s->glc->peers[i].head = o->next;
-            free(o);
-        }
-    free(s->glc->peers);
     free(s->glc);
     s->glc = NULL;
 }

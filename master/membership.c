@@ -148,6 +148,8 @@ static void connect_member(struct shard *s, size_t i)
     rt_conn *conn;
     struct mclient *c;
 
+    if (fault_isolated(s->d, (uint16_t)n->id))
+        return; /* behind a (simulated) partition (fault.c) */
     proto_hello_pack(&hello, h);
     if (rt_connect(s->ctx, n->address, n->port, h, sizeof(h), &conn) < 0)
         return;
@@ -156,6 +158,7 @@ static void connect_member(struct shard *s, size_t i)
         rt_close(conn);
         return;
     }
+    c->peer_node = (uint16_t)n->id;
     c->member = (int)i;
     s->d->members[i].conn = conn;
 }
@@ -457,13 +460,14 @@ int membership_status(struct rdlmd *d, char *buf, size_t len)
         const char *in = !(mask & (1ull << i))      ? " not a member"
                          : !(masters & (1ull << i)) ? " (member, masters nothing)"
                                                     : "";
+        const char *iso = fault_isolated(d, m->node) ? " ISOLATED" : ""; /* fault.c */
         if ((int)i == d->my_index)
             off += (size_t)snprintf(buf + off, len - off, " node %u (self) up%s;", m->node, in);
         else if (seen && !is_lost(d, i, now))
-            off += (size_t)snprintf(buf + off, len - off, " node %u up (%lu ms ago)%s;", m->node,
-                                    (unsigned long)((now - seen) / 1000000), in);
+            off += (size_t)snprintf(buf + off, len - off, " node %u up (%lu ms ago)%s%s;", m->node,
+                                    (unsigned long)((now - seen) / 1000000), in, iso);
         else
-            off += (size_t)snprintf(buf + off, len - off, " node %u DOWN%s;", m->node, in);
+            off += (size_t)snprintf(buf + off, len - off, " node %u DOWN%s%s;", m->node, in, iso);
     }
     if (off < len)
         off += (size_t)snprintf(buf + off, len - off, "\n");

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the shards inherit the mask */
     signal(SIGPIPE, SIG_IGN);
     membership_init(&d);
+    fault_init(&d);
     if (plan_shards(&d) < 0)
         return 1;
     for (; started < d.nshards; started++)

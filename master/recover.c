@@ -4,13 +4,17 @@
  * reports of the clients that hold locks on them.
  *
  *   lost node ──► coordinator: view E (membership.c) ──► every daemon adopts E
- *   each shard:   closes the clients of nodes outside E (their locks are purged: a lost
- *                 node's processes are gone with it), and parks every request for a resource
+ *   each shard:   closes the clients of nodes outside E (their locks are purged once E is
+ *                 fenced: a lost node's processes are gone with it), and parks every request
+ *                 for a resource
  *                 that E moved here until the barrier
  *   home shard 0: RECOVER(E) to each client handle whose home it is
  *   client:       RECOVER_LOCKS (its locks on each moved resource) + RECOVER_END to each new
  *                 master, waits for the REPLYs, then RECOVER_DONE(E) to its home
- *   home shard 0: all its home clients done (or gone) ──► done_epoch = E in its heartbeats
+ *   home shard 0: the orphans it keeps for this node's dead processes reported likewise
+ *                 (keeper.c: ORPHAN REPORT + END to each new master, which answers ENDED)
+ *   home shard 0: all its home clients done (or gone), its orphans' reports confirmed
+ *                 ──► done_epoch = E in its heartbeats
  *   each shard:   every member of E done ──► install the reported locks, set the LVB by the
  *                 Linux rules, replay the parked requests (the clients' re-sent requests
  *                 among them), resume
@@ -320,6 +324,117 @@ void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m)
         send_reply(s, c, m->hdr.reqid, RDLM_OK, NULL, 0);
 }
 
+/* ---- the keepers' reports of orphans (keeper.c) ---- */
+
+static void orphan_report(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_orphan *o = &m->u.orphan;
+    const struct msg_reclock *l = &o->lock;
+    struct mls *ls = mls_get(s, (const char *)o->ls.bytes, o->ls.len);
+    struct mres *r = NULL;
+    struct msg_hold h = {.lkid = l->lkid,
+                         .hint = l->hint,
+                         .flags = l->flags,
+                         .mode = l->mode,
+                         .xid = l->xid,
+                         .parent = l->parent,
+                         .subname = l->subname,
+                         .rd_id = l->rd_id,
+                         .kept = 1,
+                         .orphan = o->orphan,
+                         .owner_kind = o->owner_kind,
+                         .owner_node = o->owner_node,
+                         .owner_id = o->owner_id};
+
+    if (ls && ls->id == m->hdr.ls) {
+        r = mres_find(ls, o->root.bytes, o->root.len);
+        if (!r || !r->rec)
+            r = moved_here(s, ls, o->root.bytes, o->root.len)
+                    ? rebuilding(s, ls, o->root.bytes, o->root.len)
+                    : NULL;
+    }
+    if (!r) {
+        log_msg("shard %u: %s reported an orphan on %.*s, which is not being rebuilt here: "
+                "ignored",
+                s->index, rt_conn_peer(c->conn), o->root.len, o->root.bytes);
+        return;
+    }
+    if (getenv("RDLMD_TRACE"))
+        log_msg("orphan report %.*s lkid %016llx mode %d flags %x has_lvb %u", o->root.len,
+                o->root.bytes, (unsigned long long)l->lkid, l->mode, l->flags, l->has_lvb);
+    if (transition_add_hold(r, HOLD_NO_CLIENT, &h) == 0) {
+        if (!l->parent)
+            note_lvb(r->rec, l);
+        s->stats.recovered_locks++;
+    }
+}
+
+/* ORPHAN REPORT and END, from a keeper on a ROLE_PEER connection. */
+void recover_orphan(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    struct proto_msg ended = {0};
+
+    if (m->u.orphan.epoch > s->view_epoch) {
+        future_park(s, c, m); /* END after the reports parked before it */
+        return;
+    }
+    if (m->u.orphan.op == ORPHAN_REPORT) {
+        orphan_report(s, c, m);
+        return;
+    }
+    ended.hdr.type = MSG_ORPHAN;
+    ended.u.orphan.op = ORPHAN_ENDED;
+    ended.u.orphan.epoch = m->u.orphan.epoch;
+    send_msg(s, c, &ended);
+}
+
+/* ---- the locks of a lost node's processes: released once it is fenced ---- */
+
+/* A process of a lost node may still run, and believe it holds its locks, until its node is
+ * fenced (as Linux recovery waits for fencing): its connections are kept, unserved, as they
+ * are until then (recover_hold_lost), so its locks stay - its one-sided counts included:
+ * a transition waits for its hold report - and block others; at the fence they are closed and
+ * its locks released as for any process that is gone. */
+bool recover_hold_lost(struct shard *s, const struct mclient *c)
+{
+    return c->lost && atomic_load(&s->d->fenced_epoch) < s->view_epoch;
+}
+
+/* The containers of lost nodes ended with them: their group locks go (PERSISTENT ones stay as
+ * orphans) once the nodes are fenced. */
+static void lost_groups_purge(struct shard *s)
+{
+    for (struct mls *ls = s->lss; ls; ls = ls->next) {
+        struct orphan_watch w;
+        orphan_watch_begin(ls, &w);
+        for (size_t i = 0; i < s->d->cfg.nnodes && i < 64; i++)
+            if (!(s->view_mask & (1ull << i)))
+                eng_purge_groups_of(ls->e, s->d->cfg.nodes[i].id, &s->acts);
+        orphan_watch_end(s, ls, &w);
+        serve_settle(s, ls);
+    }
+    s->groups_purged_epoch = s->view_epoch;
+}
+
+static void fenced(struct shard *s)
+{
+    size_t n = 0;
+
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        struct mclient *c = s->clients[i];
+        if (c && c->lost && !c->closing) {
+            c->closing = true;
+            n++;
+        }
+    }
+    if (n)
+        log_msg("shard %u: view %u fenced: %zu connection(s) of lost nodes' processes closed, "
+                "their locks released",
+                s->index, s->view_epoch, n);
+    if (s->groups_purged_epoch < s->view_epoch)
+        lost_groups_purge(s);
+}
+
 /* ---- home clients (shard 0) ---- */
 
 static void send_recover(struct shard *s, struct mclient *c, uint32_t epoch, uint64_t mask,
@@ -371,6 +486,8 @@ static void home_check(struct shard *s)
         if (c && !c->closing && c->home && c->rec_pending)
             return;
     }
+    if (!keeper_done(s))
+        return;
     atomic_store(&me->done_epoch, s->view_epoch);
     membership_kick(s);
 }
@@ -405,7 +522,7 @@ static void view_changed(struct shard *s, uint64_t now)
         struct mclient *c = s->clients[i];
         int n = c ? node_index(s->d, c->hello.node) : -1;
         if (c && c->hello.role == ROLE_CLIENT && (n < 0 || !(mask & (1ull << n))))
-            c->closing = true;
+            c->lost = true; /* closed once fenced (fenced) */
     }
     if (masters != s->stable_mask && !s->rec_active) {
         s->rec_active = true;
@@ -415,12 +532,15 @@ static void view_changed(struct shard *s, uint64_t now)
     log_msg("shard %u: view %u (members 0x%llx, masters 0x%llx): %s", s->index, epoch,
             (unsigned long long)mask, (unsigned long long)masters,
             s->rec_active ? "rebuilding the resources of lost nodes" : "nothing moved");
-    if (s->index == 0)
+    if (s->index == 0) {
         for (uint32_t i = 0; i < s->nclients; i++) {
             struct mclient *c = s->clients[i];
             if (c && !c->closing && c->home)
                 send_recover(s, c, epoch, mask, masters);
         }
+        if (s->rec_active)
+            keeper_view(s);
+    }
     future_replay(s);
 }
 
@@ -501,6 +621,8 @@ void recover_tick(struct shard *s, uint64_t now)
         thaw(s);
     if (s->index == 0)
         home_check(s);
+    if (atomic_load(&s->d->fenced_epoch) >= s->view_epoch)
+        fenced(s);
     if (s->rec_active && barrier_met(s))
         finish(s, now);
     if (s->future_head)
@@ -519,11 +641,15 @@ void recover_free(struct shard *s)
 
 int recover_status(struct shard *s, char *buf, size_t len)
 {
+    char kept[64] = "";
+
+    if (s->index == 0) /* the keeper (keeper.c) */
+        snprintf(kept, sizeof(kept), "; %zu orphan and group locks kept", keeper_count(s));
     return snprintf(buf, len,
                     "    recovery: view %u%s, %lu recoveries, last %lu us, %lu resources "
-                    "and %lu locks rebuilt\n",
+                    "and %lu locks rebuilt%s\n",
                     s->view_epoch, s->rec_active ? " (REBUILDING)" : "",
                     (unsigned long)s->stats.recoveries, (unsigned long)s->stats.last_recovery_us,
                     (unsigned long)s->stats.recovered_resources,
-                    (unsigned long)s->stats.recovered_locks);
+                    (unsigned long)s->stats.recovered_locks, kept);
 }

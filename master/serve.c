@@ -108,6 +108,8 @@ static void route_actions(struct shard *s, struct mls *ls, const struct mres *r,
                 .lvbseq = a->lvbseq,
             };
             memcpy(mc.lvb, a->lvb, RDLM_LVB_LEN);
+            if (a->op == ENG_OP_REQUEST && a->status == RDLM_OK)
+                orphan_note_group(s, ls, a->lkid); /* before the member can act on it */
             complete_slot(s, a->lkid == lkid ? r : lock_root(ls, a), &mc);
             if (c)
                 send_completion(s, c, &mc);
@@ -176,6 +178,20 @@ static void after_engine(struct shard *s, struct mres *r)
     transition_maybe_fast(s, r);
 }
 
+/* An adoption ends an orphan: its keeper hears of it. */
+static int adopt_or_request(struct shard *s, struct mls *ls, const struct eng_req *er)
+{
+    struct orphan_watch w;
+    int st;
+
+    if (!(er->flags & RDLM_LKF_ORPHAN))
+        return eng_request(ls->e, er, &s->acts);
+    orphan_watch_begin(ls, &w);
+    st = eng_request(ls->e, er, &s->acts);
+    orphan_watch_end(s, ls, &w);
+    return st;
+}
+
 static void engine_request(struct shard *s, struct mclient *c, struct mres *r,
                            const struct msg_request *q)
 {
@@ -207,7 +223,7 @@ static void engine_request(struct shard *s, struct mclient *c, struct mres *r,
         send_complete(s, c, q->lkid, ENG_OP_REQUEST, RDLM_E_NOMEM, RDLM_MODE_IV);
         return;
     }
-    st = eng_request(ls->e, &er, &s->acts);
+    st = adopt_or_request(s, ls, &er);
     if (st != RDLM_OK) {
         if (!conv)
             u64map_del(&s->lock_client, q->lkid);
@@ -542,6 +558,17 @@ void serve_settle(struct shard *s, struct mls *ls)
         }
 }
 
+/* The owner's locks in ls are released (PERSISTENT ones become orphans, whose keepers hear). */
+void serve_purge_owner(struct shard *s, struct mls *ls, const struct eng_owner *owner)
+{
+    struct orphan_watch w;
+
+    orphan_watch_begin(ls, &w);
+    eng_purge_owner(ls->e, owner, &s->acts);
+    orphan_watch_end(s, ls, &w);
+    serve_settle(s, ls);
+}
+
 void serve_client_gone(struct shard *s, struct mclient *c)
 {
     struct eng_owner owner = client_owner(c, 0);
@@ -554,10 +581,8 @@ void serve_client_gone(struct shard *s, struct mclient *c)
             u64map_del(&s->lock_client, lkid);
             pos = 0; /* deletion shifts entries: restart */
         }
-    if (c->ls) {
-        eng_purge_owner(c->ls->e, &owner, &s->acts);
-        serve_settle(s, c->ls);
-    }
+    if (c->ls)
+        serve_purge_owner(s, c->ls, &owner);
 }
 
 void serve_tick(struct shard *s, uint64_t now)

@@ -153,12 +153,14 @@ struct mclient *shard_connect_peer(struct shard *s, uint16_t node, uint16_t shar
     struct mclient *c;
     rt_conn *conn;
 
-    if (!n)
+    if (!n || fault_isolated(s->d, node)) /* behind a (simulated) partition: no connection */
         return NULL;
     proto_hello_pack(&hello, h);
     if (rt_connect(s->ctx, n->address, (uint16_t)(n->port + shard), h, sizeof(h), &conn) < 0)
         return NULL;
     c = shard_add_conn(s, conn, &hello);
+    if (c)
+        c->peer_node = node;
     if (!c)
         rt_close(conn);
     return c;
@@ -186,6 +188,7 @@ struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct prot
     c->conn = conn;
     c->id = id;
     c->hello = *hello;
+    c->peer_node = hello->node;
     c->member = -1;
     c->owner_id = ((uint64_t)++s->conn_serial << 32) | hello->pid;
     s->clients[id] = c;
@@ -208,7 +211,10 @@ static void client_accept(struct shard *s, const struct rt_completion *ev)
         rt_close(ev->conn);
         return;
     }
-    if (c->hello.role == ROLE_CLIENT && atomic_load(&s->d->excluded))
+    if (c->hello.role != ROLE_CTL && fault_isolated(s->d, c->hello.node)) {
+        s->refused++; /* fault injection: refused, closed after this batch of events */
+        c->closing = true;
+    } else if (c->hello.role == ROLE_CLIENT && atomic_load(&s->d->excluded))
         c->closing = true;
     else if (c->hello.role == ROLE_CLIENT && atomic_load(&s->d->joined))
         send_shard_info(s, c);
@@ -240,6 +246,7 @@ static void client_close(struct shard *s, struct mclient *c)
     if (c->hello.role == ROLE_PEER)
         deadlock_conn_gone(s, c);
     glc_conn_gone(s, c);
+    outbox_conn_gone(s, c);
     rd_conn_gone(s, c);
     s->clients[c->id] = NULL;
     rt_close(c->conn);
@@ -311,6 +318,17 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
     case MSG_RD:
         rd_msg(s, c, m);
         break;
+    case MSG_FAULT:
+        fault_msg(s, c, m);
+        break;
+    case MSG_ORPHAN:
+        if (c->hello.role != ROLE_PEER)
+            goto unexpected;
+        if (m->u.orphan.op == ORPHAN_REPORT || m->u.orphan.op == ORPHAN_END)
+            recover_orphan(s, c, m);
+        else
+            keeper_msg(s, c, m);
+        break;
     case MSG_DL_QUERY:
     case MSG_DL_EDGES:
     case MSG_DL_CONFIRM:
@@ -319,6 +337,7 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
         deadlock_msg(s, c, m);
         break;
     default: /* a type only a master sends */
+    unexpected:
         log_msg("shard %u: unexpected %s from %s; closing it", s->index,
                 proto_type_name(m->hdr.type), rt_conn_peer(c->conn));
         s->stats.malformed++;
@@ -336,7 +355,7 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
         client_accept(s, ev);
         break;
     case RT_EV_RECV:
-        if (c && !c->closing)
+        if (c && !c->closing && !c->lost) /* a lost node's process is not served */
             shard_dispatch(s, c, ev->data, ev->len);
         break;
     case RT_EV_CLOSED:
@@ -350,7 +369,7 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
             c->closing = true;
         else if (ev->type == RT_EV_CONNECTED && c) {
             deadlock_conn_up(s, c);
-            glc_conn_up(s, c);
+            outbox_conn_up(s, c);
         }
         break;
     }
@@ -359,7 +378,7 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
 static void close_marked(struct shard *s)
 {
     for (uint32_t i = 0; i < s->nclients; i++)
-        if (s->clients[i] && s->clients[i]->closing)
+        if (s->clients[i] && s->clients[i]->closing && !recover_hold_lost(s, s->clients[i]))
             client_close(s, s->clients[i]);
 }
 
@@ -375,12 +394,13 @@ static void periodic(struct shard *s)
         s->last_sweep_ns = now;
         slots_sweep(s, now, (uint64_t)s->d->cfg.toss_secs * 1000000000ull);
     }
+    fault_tick(s);
     if (s->index == 0)
         membership_tick(s, now);
     send_held_infos(s);
     recover_tick(s, now);
     deadlock_tick(s, now);
-    glc_tick(s);
+    outbox_tick(s);
 }
 
 static void *shard_main(void *arg)
@@ -419,16 +439,26 @@ int shard_start(struct shard *s)
         return rc;
     }
     rc = shard_tables_init(s);
-    if (rc == 0)
-        rc = rt_listen(s->ctx, s->d->me->address, s->port, &s->listener);
+    if (rc < 0)
+        goto err_ctx;
+    rc = rt_listen(s->ctx, s->d->me->address, s->port, &s->listener);
     if (rc < 0) {
         log_msg("shard %u: cannot listen on %s:%u: %s", s->index, s->d->me->address, s->port,
                 strerror(-rc));
-        return rc;
+        goto err_tables;
     }
     s->start_ns = s->last_tick_ns = s->last_sweep_ns = now_ns();
     rc = pthread_create(&s->thread, NULL, shard_main, s);
-    return rc ? -rc : 0;
+    if (rc == 0)
+        return 0;
+    rc = -rc;
+    rt_listener_close(s->listener);
+err_tables:
+    shard_tables_free(s);
+err_ctx:
+    rt_ctx_destroy(s->ctx);
+    s->ctx = NULL;
+    return rc;
 }
 
 void shard_join(struct shard *s)
@@ -438,6 +468,8 @@ void shard_join(struct shard *s)
     recover_free(s);
     deadlock_free(s);
     glc_free(s);
+    keeper_free(s);
+    outbox_free(s);
     rd_free(s);
     shard_tables_free(s);
     rt_ctx_destroy(s->ctx);

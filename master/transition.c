@@ -14,6 +14,8 @@
 #include "master/daemon.h"
 #include "rdlm.h"
 
+#include "common/modes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +122,42 @@ void transition_report(struct shard *s, struct mclient *c, const struct proto_ms
         }
 }
 
+/* A keeper's lock goes in only beside what the live clients reported: a group lock a member
+ * reported is in already; an orphan whose DROP died with the lost master (adopted or purged
+ * there), or a group lock's state older than its member's, must not come back in conflict
+ * with a lock granted since (keeper.c). */
+static bool kept_fits(const struct mres *r, const struct msg_hold *h)
+{
+    struct eng_lock_info li;
+    struct eng_res_info ri;
+    const uint8_t *name = h->parent ? h->subname.bytes : r->name;
+    uint16_t len = h->parent ? h->subname.len : r->namelen;
+
+    if (eng_query_lock(r->ls->e, h->lkid, &li) == RDLM_OK)
+        return false;
+    if (eng_query_res(r->ls->e, h->parent, name, len, &ri) != RDLM_OK ||
+        ri.granted_mode == RDLM_MODE_IV || rdlm_compat[ri.granted_mode][h->mode])
+        return true;
+    log_msg("%.*s: a kept %s (%s) conflicts with a live lock: left out", r->namelen, r->name,
+            h->orphan ? "orphan" : "group lock", rdlm_mode_str(h->mode));
+    return false;
+}
+
+static void installed(struct shard *s, struct mres *r, const struct msg_hold *h, uint32_t client)
+{
+    if (h->orphan)
+        eng_mark_orphan(r->ls->e, h->lkid);
+    if (!h->kept)
+        u64map_put(&s->lock_client, h->lkid, client);
+    if (h->parent) /* its value block died with the lost master: it reads as invalid */
+        eng_set_sub_lvb(r->ls->e, h->parent, h->subname.bytes, h->subname.len, ENG_LVB_INVALID,
+                        0, NULL);
+    if (getenv("RDLMD_TRACE"))
+        log_msg("install %.*s %016lx %s %s %u", r->namelen, r->name, (unsigned long)h->lkid,
+                rdlm_mode_str(h->mode), h->kept ? "kept by node" : "from client",
+                h->kept ? h->owner_node : client);
+}
+
 /* Install hold i: 1 installed, 0 not (yet: its parent may come in a later pass), -1 never. */
 static int install_hold(struct shard *s, struct mres *r, uint32_t i)
 {
@@ -139,42 +177,44 @@ static int install_hold(struct shard *s, struct mres *r, uint32_t i)
     };
     int st;
 
-    if (!c)
+    if (h->kept)
+        q.owner = (struct eng_owner){h->owner_kind, h->owner_node, h->owner_id};
+    else if (c)
+        q.owner = client_owner(c, h->group);
+    else
         return -1;
-    q.owner = client_owner(c, h->group);
+    if (h->kept && !kept_fits(r, h))
+        return -1;
     st = eng_install_granted(r->ls->e, &q);
     if (st == RDLM_E_NOLOCK && h->parent)
         return 0;
     if (st != RDLM_OK)
         return -1;
-    u64map_put(&s->lock_client, h->lkid, c->id);
-    if (h->parent) /* its value block died with the lost master: it reads as invalid */
-        eng_set_sub_lvb(r->ls->e, h->parent, h->subname.bytes, h->subname.len, ENG_LVB_INVALID,
-                        0, NULL);
-    if (getenv("RDLMD_TRACE"))
-        log_msg("install %.*s %016lx %s from client %u", r->namelen, r->name,
-                (unsigned long)h->lkid, rdlm_mode_str(h->mode), c->id);
+    installed(s, r, h, r->hold_client[i]);
     return 1;
 }
 
 /* Install every reported lock (a sub-resource lock after its parent, in as many passes as the
- * trees are deep); count the root resource's per mode. */
+ * trees are deep), the live clients' before the keepers'; count the root resource's per
+ * mode. */
 static void install_holds(struct shard *s, struct mres *r, uint32_t per_mode[RDLM_MODE_COUNT])
 {
-    bool progress = true;
     uint8_t *done = calloc(r->nholds + 1, 1);
 
     memset(per_mode, 0, RDLM_MODE_COUNT * sizeof(*per_mode));
-    while (done && progress) {
-        progress = false;
-        for (uint32_t i = 0; i < r->nholds; i++) {
-            int st = done[i] ? 0 : install_hold(s, r, i);
-            if (st == 0)
-                continue;
-            done[i] = 1;
-            progress |= st > 0;
-            if (st > 0 && !r->holds[i].parent)
-                per_mode[r->holds[i].mode]++;
+    for (uint8_t kept = 0; done && kept <= 1; kept++) {
+        bool progress = true;
+        while (progress) {
+            progress = false;
+            for (uint32_t i = 0; i < r->nholds; i++) {
+                int st = done[i] || r->holds[i].kept != kept ? 0 : install_hold(s, r, i);
+                if (st == 0)
+                    continue;
+                done[i] = 1;
+                progress |= st > 0;
+                if (st > 0 && !r->holds[i].parent)
+                    per_mode[r->holds[i].mode]++;
+            }
         }
     }
     free(done);

@@ -100,6 +100,8 @@ static void set_rw(struct rt_part *p, enum rt_op op, rt_mr *local, size_t loff,
 
 static int post(rt_conn *c, struct rt_req *req)
 {
+    if (c->severed)
+        return -ENOTCONN;
     for (int i = 0; i < req->nparts; i++) {
         const struct rt_part *p = &req->part[i];
         if ((p->op == RT_OP_CAS || p->op == RT_OP_FAA) && ((p->r.addr + p->off) & 7))

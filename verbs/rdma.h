@@ -74,6 +74,8 @@ struct rdma_conn {
     struct rdma_cm_id *id;
     enum rt_conn_state state;
     bool acceptor, delivered;
+    bool severed; /* rt_sever: QP in error on purpose; a failure is not told to the peer */
+    bool limbo;   /* severed and closed by the application: kept until rt_heal (rm_heal) */
     rt_listener *listener;
     uint32_t depth;     /* our receive ring (credits we grant) */
     uint32_t slot_size; /* RM_HDR + max_msg */
@@ -131,6 +133,7 @@ struct rdma_ctx {
     struct rt_cqe_list evq; /* completions made by event handling, handed out by poll */
     uint32_t cm_tick;
     uint64_t malformed, accepted;
+    bool closing_all; /* rdma_ctx_fini: rm_close really closes, severed or not */
 };
 
 /* rdma_probe.c */
@@ -156,6 +159,8 @@ void rm_listener_close(rt_listener *l);
 int rm_connect(rt_ctx *ctx, const char *ip, uint16_t port, const void *hello, size_t len,
                rt_conn **out);
 void rm_close(rt_conn *conn);
+int rm_sever(rt_conn *conn);
+void rm_heal(rt_ctx *ctx);
 void rm_conn_fail(struct rdma_conn *c, enum rt_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

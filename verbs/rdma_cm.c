@@ -107,7 +107,7 @@ void rm_conn_fail(struct rdma_conn *c, enum rt_status st, const char *fmt, ...)
     }
     c->mq_tail = NULL;
     c->mq_len = 0;
-    if (c->id && prev != RT_CONN_CONNECTING)
+    if (c->id && prev != RT_CONN_CONNECTING && !c->severed)
         rdma_disconnect(c->id); /* moves the QP to error: outstanding WRs flush */
     if (st == RT_ERR_MALFORMED)
         ctx_of(c)->malformed++;
@@ -414,6 +414,28 @@ void rm_listener_close(rt_listener *base)
     free(l);
 }
 
+/* rt_sever: the QP goes to the error state, so the NIC drops what the peer sends and serves
+ * none of its one-sided ops (it sees retry-exceeded), without the disconnect a failure sends. */
+int rm_sever(rt_conn *conn)
+{
+    struct rdma_conn *c = (struct rdma_conn *)conn;
+    struct ibv_qp_attr attr = {.qp_state = IBV_QPS_ERR};
+
+    c->severed = true;
+    if (!c->id || !c->id->qp)
+        return 0;
+    return ibv_modify_qp(c->id->qp, &attr, IBV_QP_STATE) ? -errno : 0;
+}
+
+void rm_heal(rt_ctx *base)
+{
+    struct rdma_ctx *ctx = (struct rdma_ctx *)base;
+
+    for (uint32_t i = 0; i < ctx->nconns; i++)
+        if (ctx->conns[i] && ctx->conns[i]->limbo)
+            rm_close(&ctx->conns[i]->base);
+}
+
 void rm_close(rt_conn *conn)
 {
     struct rdma_conn *c = (struct rdma_conn *)conn;
@@ -428,6 +450,11 @@ void rm_close(rt_conn *conn)
             rt_cqe_list_push(&keep, e);
     }
     ctx->evq = keep;
+    if (c->severed && !c->limbo && !ctx->closing_all) {
+        c->limbo = true; /* destroying the id would tell the peer: rm_heal does */
+        c->base.user = NULL;
+        return;
+    }
     if (c->state == RT_CONN_OPEN)
         rdma_disconnect(c->id);
     conn_free(c);

@@ -281,6 +281,7 @@ static void rdma_ctx_fini(rt_ctx *base)
     struct rdma_ctx *ctx = rctx(base);
     struct rt_cqe *e;
 
+    ctx->closing_all = true;
     for (uint32_t i = 0; i < ctx->nconns; i++)
         if (ctx->conns[i])
             rm_close(&ctx->conns[i]->base);
@@ -316,6 +317,8 @@ const struct rt_ops rt_rdma_ops = {
     .listener_close = rm_listener_close,
     .connect = rm_connect,
     .close = rm_close,
+    .sever = rm_sever,
+    .heal = rm_heal,
     .send = rm_send,
     .reg = rdma_reg,
     .dereg = rdma_dereg,

@@ -67,6 +67,8 @@ struct rt_ops {
     int (*connect)(rt_ctx *ctx, const char *ip, uint16_t port, const void *hello, size_t len,
                    rt_conn **out);
     void (*close)(rt_conn *conn);
+    int (*sever)(rt_conn *conn); /* rt_sever: stop the peer's traffic; base.severed is set */
+    void (*heal)(rt_ctx *ctx);   /* rt_heal: really close what close kept silent */
     int (*send)(rt_conn *conn, const void *buf, size_t len);
     int (*reg)(rt_ctx *ctx, void *addr, size_t len, rt_mr **out);
     void (*dereg)(rt_mr *mr);
@@ -101,6 +103,7 @@ struct rt_conn {
     uint32_t peer_max_msg;
     uint32_t peer_recv_depth;
     void *user;
+    bool severed; /* rt_sever: silent both ways until rt_close (application thread only) */
 };
 
 struct rt_listener {

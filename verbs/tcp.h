@@ -52,6 +52,7 @@ struct tcp_conn {
     uint32_t slot, gen; /* place in ctx->conns; epoll data names (slot, gen) */
     bool acceptor;      /* we accepted it (the peer sent the hello) */
     bool delivered;     /* the application knows this conn */
+    bool silent;        /* rt_sever: neither read nor written any more (atomic access) */
     rt_listener *listener;
     pthread_mutex_t mu; /* guards every field below except the receive buffer */
     int fd;             /* -1 once failed */
@@ -98,6 +99,9 @@ struct tcp_ctx {
     struct rt_mr **mrs;
     uint32_t nmrs;
     uint64_t malformed, accepted, remote_ops; /* atomic counters */
+    int *limbo; /* sockets of severed connections the application closed: kept open (the
+                   peer is not told) until rt_heal; application thread only */
+    uint32_t nlimbo;
 };
 
 /* epoll data: kind in the top byte, generation and slot below. */
@@ -126,6 +130,8 @@ void tcp_flush(struct tcp_conn *c); /* conn->mu held */
 int tcp_connect(rt_ctx *ctx, const char *ip, uint16_t port, const void *hello, size_t len,
                 rt_conn **out);
 void tcp_close(rt_conn *conn);
+int tcp_sever(rt_conn *conn);
+void tcp_heal(rt_ctx *ctx);
 int tcp_send(rt_conn *conn, const void *buf, size_t len);
 void tcp_release(rt_conn *conn, void *token);
 int tcp_accept_one(struct tcp_ctx *ctx, struct tcp_listener *l);

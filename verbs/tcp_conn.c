@@ -123,6 +123,10 @@ int tcp_out_frame(struct tcp_conn *c, uint8_t type, uint32_t id, const void *p1,
 void tcp_flush(struct tcp_conn *c)
 {
     struct tcp_outq *q = &c->out;
+    if (__atomic_load_n(&c->silent, __ATOMIC_ACQUIRE)) {
+        q->head = q->len = 0; /* severed: what we would send is lost on the way */
+        return;
+    }
     while (c->fd >= 0 && q->head < q->len) {
         ssize_t n = send(c->fd, q->buf + q->head, q->len - q->head, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -396,7 +400,8 @@ static int parse_frames(struct tcp_conn *c)
         if (c->rlen - pos < TF_HDR + (size_t)h.len)
             break;
         pthread_mutex_lock(&c->mu);
-        bad = c->state == RT_CONN_CLOSED ? 0 : handle_frame(c, &h, c->rbuf + pos + TF_HDR);
+        bad = c->state == RT_CONN_CLOSED || c->silent ? 0
+                                                      : handle_frame(c, &h, c->rbuf + pos + TF_HDR);
         pthread_mutex_unlock(&c->mu);
         if (bad)
             break;
@@ -461,6 +466,8 @@ static void finish_connect(struct tcp_conn *c)
 
 void tcp_conn_event(struct tcp_conn *c, uint32_t events)
 {
+    if (__atomic_load_n(&c->silent, __ATOMIC_ACQUIRE))
+        return; /* severed: the peer's bytes stay unread, as behind a partition */
     if (c->state == RT_CONN_CONNECTING && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
         finish_connect(c);
     if (c->state != RT_CONN_CLOSED && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
@@ -470,6 +477,22 @@ void tcp_conn_event(struct tcp_conn *c, uint32_t events)
         tcp_flush(c);
         pthread_mutex_unlock(&c->mu);
     }
+}
+
+/* rt_sever: the progress thread stops reading the socket (frames already read are dropped
+ * by parse_frames) and nothing more is written: the peer's messages and one-sided requests
+ * wait unanswered in the kernel, as behind a partition.  Application thread. */
+int tcp_sever(rt_conn *conn)
+{
+    struct tcp_conn *c = (struct tcp_conn *)conn;
+
+    pthread_mutex_lock(&c->mu);
+    __atomic_store_n(&c->silent, true, __ATOMIC_RELEASE);
+    if (c->fd >= 0)
+        epoll_ctl(ctx_of(c)->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    c->out.head = c->out.len = 0;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
 }
 
 /* ---- establishing ---- */

@@ -285,6 +285,7 @@ static void tcp_ctx_fini(rt_ctx *base)
     struct tcp_ctx *ctx = tctx(base);
     stop_thread(ctx);
     free_tables(ctx);
+    tcp_heal(base);
     if (ctx->epfd >= 0)
         close(ctx->epfd);
     if (ctx->wakefd >= 0)
@@ -396,7 +397,26 @@ void tcp_close(rt_conn *conn)
     ctx->cq = keep;
     __atomic_store_n(&ctx->cq_n, ctx->cq.n, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&ctx->cq_mu);
+    if (c->silent && c->fd >= 0) { /* severed: the peer must not see a FIN (rt_heal) */
+        int *v = realloc(ctx->limbo, (ctx->nlimbo + 1) * sizeof(*v));
+        if (v) {
+            ctx->limbo = v;
+            ctx->limbo[ctx->nlimbo++] = c->fd;
+            c->fd = -1;
+        }
+    }
     tcp_conn_free(c);
+}
+
+void tcp_heal(rt_ctx *base)
+{
+    struct tcp_ctx *ctx = tctx(base);
+
+    for (uint32_t i = 0; i < ctx->nlimbo; i++)
+        close(ctx->limbo[i]);
+    free(ctx->limbo);
+    ctx->limbo = NULL;
+    ctx->nlimbo = 0;
 }
 
 /* ---- registered regions ---- */
@@ -466,6 +486,8 @@ const struct rt_ops rt_tcp_ops = {
     .listener_close = tcp_listener_close,
     .connect = tcp_connect,
     .close = tcp_close,
+    .sever = tcp_sever,
+    .heal = tcp_heal,
     .send = tcp_send,
     .reg = tcp_reg,
     .dereg = tcp_dereg,

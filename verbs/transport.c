@@ -242,6 +242,17 @@ static void deliver(rt_ctx *ctx, struct rt_cqe *e, struct rt_completion *out)
     }
 }
 
+/* A completion of a severed connection is dropped (rt_sever): true if e was. */
+static bool drop_severed(rt_ctx *ctx, struct rt_cqe *e)
+{
+    if (!e->c.conn || !e->c.conn->severed)
+        return false;
+    if (e->token)
+        ctx->ops->release(e->c.conn, e->token);
+    free(e);
+    return true;
+}
+
 static int harvest(rt_ctx *ctx, struct rt_cqe_list *into, int max)
 {
     struct rt_cqe buf[32];
@@ -257,6 +268,8 @@ static int harvest(rt_ctx *ctx, struct rt_cqe_list *into, int max)
             abort();
         }
         *e = buf[i];
+        if (drop_severed(ctx, e))
+            continue;
         rt_cqe_list_push(into, e);
     }
     return n;
@@ -301,7 +314,8 @@ int rt_poll(rt_ctx *ctx, struct rt_completion *out, int max, int timeout_ms)
         return -EINVAL;
     release_list(ctx, &ctx->delivered);
     while (n < max && (e = rt_cqe_list_pop(&ctx->deferred)))
-        deliver(ctx, e, &out[n++]);
+        if (!drop_severed(ctx, e))
+            deliver(ctx, e, &out[n++]);
     if (n == max)
         return n;
     ret = wait_some(ctx, &got, max - n, n ? 0 : timeout_ms, rt_now_ns());
@@ -480,12 +494,30 @@ uint32_t rt_conn_max_msg(const rt_conn *conn)
     return conn->peer_max_msg;
 }
 
+int rt_sever(rt_conn *conn)
+{
+    if (!conn)
+        return -EINVAL;
+    if (conn->severed)
+        return 0;
+    conn->severed = true;
+    purge_conn(conn->ctx, &conn->ctx->deferred, conn);
+    return conn->ctx->ops->sever(conn);
+}
+
+void rt_heal(rt_ctx *ctx)
+{
+    ctx->ops->heal(ctx);
+}
+
 int rt_send(rt_conn *conn, const void *buf, size_t len)
 {
     if (len > conn->ctx->cfg.max_msg || (conn->peer_max_msg && len > conn->peer_max_msg))
         return -EMSGSIZE;
     if (len && !buf)
         return -EINVAL;
+    if (conn->severed)
+        return 0; /* a partition: the message is lost on the way */
     return conn->ctx->ops->send(conn, buf, len);
 }
 

@@ -156,6 +156,18 @@ int rt_connect(rt_ctx *ctx, const char *ip, uint16_t port, const void *hello, si
 int rt_connect_sync(rt_ctx *ctx, const char *ip, uint16_t port, const void *hello, size_t hello_len,
                     int timeout_ms, rt_conn **out);
 void rt_close(rt_conn *conn); /* frees conn; no completion of it is returned afterwards */
+/* Fault injection (a network partition, docs/operations.md): conn goes silent in both directions
+ * without closing.  Messages sent on it are discarded (rt_send returns 0), nothing more of it is
+ * delivered (no completion, RT_EV_CLOSED included), one-sided ops can no longer be posted on it
+ * (-ENOTCONN; those already posted may never complete), and the peer's one-sided ops on our
+ * regions are no longer served (tcp: its socket is no longer read or written; rdma: the QP goes
+ * to the error state without a disconnect, so the peer sees retry-exceeded).  Only rt_close
+ * remains: it frees conn for the caller but keeps the peer uninformed (no FIN, no disconnect),
+ * as a partition would, until rt_heal.  Idempotent; 0 or -errno. */
+int rt_sever(rt_conn *conn);
+/* Fault injection: the severed connections rt_close kept silent are closed now (their peers see
+ * them go).  rt_ctx_destroy does it too. */
+void rt_heal(rt_ctx *ctx);
 const char *rt_conn_peer(const rt_conn *conn);  /* "ip:port" */
 const char *rt_conn_error(const rt_conn *conn); /* "" or what went wrong, naming peer and op */
 const void *rt_conn_hello(const rt_conn *conn, uint32_t *len); /* acceptor: peer's hello */

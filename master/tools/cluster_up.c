@@ -191,6 +191,8 @@ static int write_config(struct up *u)
             u->o->transport, u->o->shards);
     if (u->o->deadlock_wait_ms)
         fprintf(f, "deadlock_wait_ms = %u\n", u->o->deadlock_wait_ms);
+    if (u->o->fence_command)
+        fprintf(f, "fence_command = %s\n", u->o->fence_command);
     for (unsigned i = 1; i <= u->o->nodes; i++) {
         fprintf(f, "\n[node %u]\naddress = %s\nport = %u\n", i, u->addr, node_port(u, i));
         if (u->device[0])
@@ -223,6 +225,10 @@ static void exec_daemon(const struct up *u, unsigned node)
     dup2(out, 2);
     close_range(3, ~0u, 0); /* nothing of ours (pipes to a caller) stays open */
     char *argv[] = {(char *)u->rdlmd, "--config", (char *)u->cfg, "--node", id, NULL};
+    if (u->o->fault_injection) /* only on request: never inherited from the caller */
+        setenv("RDLM_FAULT_INJECTION", "1", 1);
+    else
+        unsetenv("RDLM_FAULT_INJECTION");
     execv(u->rdlmd, argv);
     fprintf(stderr, "rdlmctl: cannot run %s: %s\n", u->rdlmd, strerror(errno));
     _exit(127);

@@ -33,9 +33,10 @@ static rt_ctx *open_ctx(const struct rdlm_cluster_config *cfg)
     return ctx;
 }
 
-/* Ask one shard; the answer's text goes to out. 0, or -errno (node unreachable). */
-static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard, struct proto_msg *q,
-               FILE *out)
+/* Ask one shard; the answer's text goes to out, its status to *status if not NULL. 0, or
+ * -errno (node unreachable). */
+static int ask_status(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard,
+                      struct proto_msg *q, FILE *out, uint8_t *status)
 {
     struct proto_hello hello = {ROLE_CTL, 0, (uint32_t)getpid(), 0};
     uint8_t h[PROTO_HELLO_LEN], buf[PROTO_MAX_MSG];
@@ -62,12 +63,20 @@ static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard, st
             break;
         if (proto_decode(ev.data, ev.len, a) == 0 && a->hdr.type == MSG_REPLY) {
             fwrite(a->u.reply.text, 1, a->u.reply.textlen, out);
+            if (status)
+                *status = a->u.reply.status;
             break;
         }
     }
     rt_close(conn);
     free(a);
     return rc;
+}
+
+static int ask(rt_ctx *ctx, const struct rdlm_node_config *n, uint32_t shard, struct proto_msg *q,
+               FILE *out)
+{
+    return ask_status(ctx, n, shard, q, out, NULL);
 }
 
 /* Ask every shard of every node; a node that fails is reported once. */
@@ -141,4 +150,45 @@ int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const c
         fprintf(stderr, "rdlmctl: master node %u shard %u does not answer\n", t.node, t.shard);
     rt_ctx_destroy(ctx);
     return rc;
+}
+
+int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int isolate,
+                   const unsigned *ids, unsigned n, FILE *out)
+{
+    const struct rdlm_node_config *nc = rdlm_config_node(cfg, node);
+    struct proto_msg q = {0};
+    uint8_t status = RDLM_E_NOTCONN;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem;
+    rt_ctx *ctx;
+    int rc;
+
+    if (!nc || n > PROTO_FAULT_NODES || (isolate && !n)) {
+        fprintf(stderr, "rdlmctl: %s\n", nc ? "bad node list" : "no such node in the cluster file");
+        return -EINVAL;
+    }
+    q.hdr.type = MSG_FAULT;
+    q.u.fault.op = isolate ? FAULT_ISOLATE : FAULT_HEAL;
+    q.u.fault.n = (uint8_t)(isolate ? n : 0);
+    for (unsigned i = 0; i < q.u.fault.n; i++)
+        q.u.fault.nodes[i] = (uint16_t)ids[i];
+    ctx = open_ctx(cfg);
+    mem = open_memstream(&text, &len);
+    if (!ctx || !mem) {
+        rt_ctx_destroy(ctx);
+        if (mem)
+            fclose(mem);
+        free(text);
+        return -ENODEV;
+    }
+    rc = ask_status(ctx, nc, 0, &q, mem, &status);
+    rt_ctx_destroy(ctx);
+    fclose(mem);
+    if (rc < 0)
+        fprintf(stderr, "rdlmctl: node %u does not answer\n", node);
+    else /* the daemon's answer: what it isolates now, or why it refused */
+        fputs(text ? text : "", status == RDLM_OK ? out : stderr);
+    free(text);
+    return rc < 0 ? rc : status == RDLM_OK ? 0 : -EPERM;
 }

@@ -23,4 +23,10 @@ int rdlm_ctl_deadlocks(const struct rdlm_cluster_config *cfg, FILE *out);
 int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const char *resource,
                   FILE *out);
 
+/* Fault injection (docs/operations.md): node's daemon isolates the n nodes ids (isolate), or
+ * ends every isolation (!isolate, n = 0). 0, -EPERM if the daemon refused (its reason on
+ * stderr), or another -errno. */
+int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int isolate,
+                   const unsigned *ids, unsigned n, FILE *out);
+
 #endif

@@ -20,6 +20,8 @@ struct lc_up_opts {
     const char *dir;           /* NULL = lc_default_dir() */
     unsigned base_port;        /* 0 = find a free range */
     unsigned deadlock_wait_ms; /* 0 = the cluster file's default */
+    int fault_injection;       /* start the daemons with RDLM_FAULT_INJECTION=1 (tests) */
+    const char *fence_command; /* NULL = none (a lost node is trusted to be dead) */
 };
 
 /* Return 0 on success, 1 on failure (already reported on stderr). */

@@ -1,6 +1,7 @@
 /*
  * master/tools/rdlmctl.c - the operator's command: start/stop a local cluster (up, down) and
- * ask running daemons (status, lockspaces, dump, deadlocks).  Usage: rdlmctl --help, and
+ * ask running daemons (status, lockspaces, dump, deadlocks); fault injection (isolate, heal)
+ * for tests.  Usage: rdlmctl --help, and
  * docs/operations.md.  Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <getopt.h>
@@ -19,7 +20,7 @@ static const char usage[] =
     "\n"
     "Local clusters (every node on this host):\n"
     "  up N [--transport tcp|rdma|auto] [--shards S] [--dir DIR] [--base-port P]\n"
-    "       [--deadlock-wait MS]\n"
+    "       [--deadlock-wait MS] [--fence-command CMD] [--fault-injection]\n"
     "        start N rdlmd processes in the background; write DIR/cluster.ini, and\n"
     "        DIR/node-I.log and DIR/node-I.pid per node; print the RDLM_CONFIG to export\n"
     "  down [--dir DIR]\n"
@@ -31,6 +32,12 @@ static const char usage[] =
     "  dump LOCKSPACE RESOURCE        one resource at its master: lock word, queues, LVB\n"
     "  deadlocks                      the deadlocks each shard resolved: cycle, victim\n"
     "\n"
+    "Fault injection (tests only; refused unless the daemon was started with\n"
+    "RDLM_FAULT_INJECTION=1, which up --fault-injection does):\n"
+    "  isolate NODE[,NODE...] --node N  daemon N acts as if the network to those nodes went\n"
+    "                                 silent: drops their connections, serves them nothing\n"
+    "  heal --node N                  daemon N ends every isolation (closes what it dropped)\n"
+    "\n"
     "Options:\n"
     "  --dir DIR          local cluster directory (default $XDG_RUNTIME_DIR/rdlm, else\n"
     "                     /tmp/rdlm-$UID)\n"
@@ -41,6 +48,9 @@ static const char usage[] =
     "  --shards S         shards per node, 1..64 (default 1)\n"
     "  --base-port P      first port (default: the first free range from 7401)\n"
     "  --deadlock-wait MS deadlock_wait_ms of the cluster file (default 1000)\n"
+    "  --fence-command CMD  fence_command of the cluster file (%n: the node to fence)\n"
+    "  --fault-injection  up: start the daemons with RDLM_FAULT_INJECTION=1\n"
+    "  --node N           isolate/heal: the node whose daemon acts\n"
     "  -h, --help         this text\n"
     "\n"
     "Environment: RDLMD (the rdlmd binary; default: next to rdlmctl), RDLM_CONFIG.\n";
@@ -48,8 +58,11 @@ static const char usage[] =
 struct args {
     const char *cmd;
     const char *dir, *config, *transport;
+    const char *fence_command; /* --fence-command */
     unsigned shards, base_port, deadlock_wait_ms;
-    int up_only; /* an option only `up` takes was given */
+    unsigned node;       /* --node: isolate/heal's daemon (0: not given) */
+    int fault_injection; /* --fault-injection */
+    int up_only;         /* an option only `up` takes was given */
     char **pos;
     int npos;
 };
@@ -99,6 +112,16 @@ static int parse_option(struct args *a, int c, const char *arg)
         return parse_uint(arg, 1, 3600000, &a->deadlock_wait_ms)
                    ? bad_usage("--deadlock-wait must be 1..3600000 (ms):", arg)
                    : 0;
+    case 'f':
+        a->up_only = 1;
+        a->fault_injection = 1;
+        return 0;
+    case 'F':
+        a->up_only = 1;
+        a->fence_command = arg;
+        return strchr(arg, '\n') ? bad_usage("--fence-command must be one line", NULL) : 0;
+    case 'n':
+        return parse_uint(arg, 1, 65535, &a->node) ? bad_usage("--node must be 1..65535:", arg) : 0;
     default:
         return bad_usage("unknown option", NULL);
     }
@@ -114,6 +137,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"shards", required_argument, NULL, 's'},
         {"base-port", required_argument, NULL, 'p'},
         {"deadlock-wait", required_argument, NULL, 'w'},
+        {"fault-injection", no_argument, NULL, 'f'},
+        {"fence-command", required_argument, NULL, 'F'},
+        {"node", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -144,7 +170,14 @@ static int cmd_up(const struct args *a)
         return bad_usage("up takes the number of nodes: rdlmctl up N", NULL);
     if (parse_uint(a->pos[0], 1, LC_MAX_NODES, &n) < 0)
         return bad_usage("the number of nodes must be 1..64, not", a->pos[0]);
-    struct lc_up_opts o = {n, a->transport, a->shards, a->dir, a->base_port, a->deadlock_wait_ms};
+    struct lc_up_opts o = {n,
+                           a->transport,
+                           a->shards,
+                           a->dir,
+                           a->base_port,
+                           a->deadlock_wait_ms,
+                           a->fault_injection,
+                           a->fence_command};
     return lc_up(&o);
 }
 
@@ -195,6 +228,51 @@ static int cmd_query(const struct args *a)
     return rc == 0 ? 0 : 1;
 }
 
+/* "3,5" -> ids; -1 for anything else (empty items, not numbers, 0, > 65535, > 64 items). */
+static int parse_nodes(const char *s, unsigned *ids, unsigned max, unsigned *n)
+{
+    char buf[512], *save = NULL, *tok;
+
+    if (strlen(s) >= sizeof(buf) || !*s || *s == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+        return -1;
+    strcpy(buf, s);
+    *n = 0;
+    for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n == max || parse_uint(tok, 1, 65535, &ids[*n]) < 0)
+            return -1;
+        (*n)++;
+    }
+    return 0;
+}
+
+static int cmd_fault(const struct args *a)
+{
+    int isolate = strcmp(a->cmd, "isolate") == 0;
+    unsigned ids[64], n = 0;
+
+    if (a->npos != isolate)
+        return bad_usage(isolate ? "usage: rdlmctl isolate NODE[,NODE...] --node N"
+                                 : "usage: rdlmctl heal --node N",
+                         NULL);
+    if (isolate && parse_nodes(a->pos[0], ids, 64, &n) < 0)
+        return bad_usage("isolate takes node ids 1..65535 separated by commas (at most 64), not",
+                         a->pos[0]);
+    if (!a->node)
+        return bad_usage(isolate ? "isolate needs --node N (the daemon that isolates)"
+                                 : "heal needs --node N (the daemon that heals)",
+                         NULL);
+    char path[PATH_MAX + 16], err[512];
+    struct rdlm_cluster_config cfg;
+    config_path(a, path, sizeof(path));
+    if (rdlm_config_load(path, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rdlmctl: %s\n", err);
+        return 1;
+    }
+    int rc = rdlm_ctl_fault(&cfg, a->node, isolate, ids, n, stdout);
+    rdlm_config_free(&cfg);
+    return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     struct args a;
@@ -211,8 +289,13 @@ int main(int argc, char **argv)
     if (strcmp(a.cmd, "up") == 0)
         return cmd_up(&a);
     if (a.up_only)
-        return bad_usage("--transport, --shards, --base-port and --deadlock-wait are options of up",
+        return bad_usage("--transport, --shards, --base-port, --deadlock-wait, "
+                         "--fence-command and --fault-injection are options of up",
                          NULL);
+    if (!strcmp(a.cmd, "isolate") || !strcmp(a.cmd, "heal"))
+        return cmd_fault(&a);
+    if (a.node)
+        return bad_usage("--node is an option of isolate and heal", NULL);
     if (strcmp(a.cmd, "down") == 0)
         return a.npos ? bad_usage("down takes no arguments", NULL) : lc_down(a.dir);
     if (!strcmp(a.cmd, "status") || !strcmp(a.cmd, "lockspaces") || !strcmp(a.cmd, "dump") ||

@@ -70,6 +70,18 @@ $(CLUSTER_DIR)/test_partition: tests/cluster/run_partition_test.sh $(CLUSTER_DIR
 	@mkdir -p $(@D)
 	@printf '#!/bin/sh\nexec "%s/tests/cluster/run_partition_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	@chmod +x $@
+# The same partition made by dropping connections (RDLM_PARTITION_MODE=drop: rdlmctl isolate in
+# daemons started with RDLM_FAULT_INJECTION=1): no namespaces, no root, both builds.
+# test_partition_rdma: that on rxe (rxe does not work inside namespaces), 3 clients.
+TESTS += $(CLUSTER_DIR)/test_partition_drop
+$(CLUSTER_DIR)/test_partition_drop: $(CLUSTER_DIR)/test_partition
+	@printf '#!/bin/sh\nRDLM_PARTITION_MODE=drop exec "%s/tests/cluster/run_partition_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
+PROGRAMS += $(CLUSTER_DIR)/test_partition_rdma
+SOFTROCE_SUITES += $(CLUSTER_DIR)/test_partition_rdma
+$(CLUSTER_DIR)/test_partition_rdma: $(CLUSTER_DIR)/test_partition
+	@printf '#!/bin/sh\nRDLM_PARTITION_MODE=drop RDLM_PARTITION_TRANSPORT=rdma RDLM_PARTITION_PROCS=3 exec "%s/tests/cluster/run_partition_test.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@
 PROGRAMS += $(CLUSTER_DIR)/test_recovery_rdma
 SOFTROCE_SUITES += $(CLUSTER_DIR)/test_recovery_rdma
 $(CLUSTER_DIR)/test_recovery_rdma: $(CLUSTER_DIR)/test_recovery

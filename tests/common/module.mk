@@ -7,6 +7,7 @@ $(eval $(call c_program,tests/common/test_placement,tests/common/test_placement.
 $(eval $(call c_program,tests/common/test_proto_dl,tests/common/test_proto_dl.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_proto_glc,tests/common/test_proto_glc.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_proto_rd,tests/common/test_proto_rd.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
+$(eval $(call c_program,tests/common/test_proto_orphan,tests/common/test_proto_orphan.c,$(BUILD)/librdlmcommon.a,-lcmocka,TESTS))
 $(eval $(call c_program,tests/common/test_topology,tests/common/test_topology.c master/topology.c,,-lcmocka -lhwloc,TESTS))
 
 # run-tests runs each test with no arguments: a two-line wrapper hands the script the build
@@ -16,3 +17,11 @@ $(BUILD)/tests/common/test_rdlmctl: tests/common/test_rdlmctl.sh tests/common/fa
 	@mkdir -p $(@D)
 	printf '#!/bin/sh\nexec "%s/tests/common/test_rdlmctl.sh" "%s/$(BUILD)" "$$@"\n' "$(CURDIR)" "$(CURDIR)" >$@
 	chmod +x $@
+
+# rdlmctl isolate / heal (fault injection, master/fault.c) against real daemons: malformed
+# arguments, refusal without RDLM_FAULT_INJECTION=1, isolate/status/heal with it.
+TESTS += $(BUILD)/tests/common/test_fault_ctl
+$(BUILD)/tests/common/test_fault_ctl: tests/common/test_fault_ctl.sh $(BUILD)/master/rdlmctl $(BUILD)/master/rdlmd
+	@mkdir -p $(@D)
+	@printf '#!/bin/sh\nexec "%s/tests/common/test_fault_ctl.sh" "%s/$(BUILD)"\n' "$(CURDIR)" "$(CURDIR)" >$@
+	@chmod +x $@

@@ -6,6 +6,8 @@
  * NOORPHAN, purge_orphans by (node, pid) and pid 0; IS_PR / NOT_PR / PR_RD_MISMATCH, a
  * persistent resource survives its last unlock with its LVB.
  */
+#include <stdlib.h>
+
 #include "tests/engine-unit/helpers.h"
 
 #define P1 th_owner(1, 100) /* the default owner */
@@ -338,6 +340,54 @@ static void b10_persistent_resource_lvb_invalidated_by_holder_death(void **state
     expect_granted_read(t, 2, PR, RDLM_SBF_VALNOTVALID, LV(0x11), 1);
 }
 
+/* ---- orphans rebuilt by recovery (keeper.c: eng_install_granted + eng_mark_orphan) ------ */
+
+static void orphan_ids_lists_every_orphan_ascending(void **state)
+{
+    struct t *t = *state;
+    uint64_t *ids;
+    ok(t, lock(t, 9, "a", PR, RDLM_LKF_PERSISTENT));
+    ok(t, lock(t, 3, "b", NL, RDLM_LKF_PERSISTENT));
+    ok(t, lock(t, 5, "c", NL, 0));
+    assert_int_equal(eng_orphan_ids(t->e, &ids), 0);
+    free(ids);
+    ok(t, purge(t, P1));
+    assert_int_equal(eng_orphan_ids(t->e, &ids), 2);
+    assert_int_equal(ids[0], 3);
+    assert_int_equal(ids[1], 9);
+    free(ids);
+}
+
+static void mark_orphan_makes_an_installed_lock_an_orphan(void **state)
+{
+    struct t *t = *state;
+    struct eng_req r = rq(t, 7, "r", EX, RDLM_LKF_PERSISTENT);
+    r.owner = P2;
+    assert_int_equal(eng_install_granted(t->e, &r), RDLM_OK);
+    assert_int_equal(eng_mark_orphan(t->e, 7), RDLM_OK);
+    assert_true(qlock(t, 7).orphan);
+    ok(t, lock(t, 8, "r", EX, RDLM_LKF_NOQUEUE)); /* it still blocks */
+    expect_complete(t, 8, RDLM_E_NOTQUEUED, IV);
+    expect_rejected(t, lock(t, 9, "r", PR, RDLM_LKF_ORPHAN), RDLM_E_ORPHANMODE);
+    ok(t, purge_orphans(t, 2, 200)); /* by its dead owner's node and pid */
+    expect_lvb_invalid(t, "r");      /* an EX holder's value block: as for any dead EX holder */
+    expect_end(t);
+    must_grant(t, 10, "r", EX);
+}
+
+static void mark_orphan_refuses_unknown_and_waiting_locks(void **state)
+{
+    struct t *t = *state;
+    must_grant(t, 1, "r", EX);
+    ok(t, lock(t, 2, "r", EX, 0)); /* waits */
+    expect_bast(t, 1, EX, HINT(2));
+    expect_end(t);
+    assert_int_equal(eng_mark_orphan(t->e, 2), RDLM_E_INVAL);
+    assert_int_equal(eng_mark_orphan(t->e, 77), RDLM_E_NOLOCK);
+    assert_int_equal(eng_mark_orphan(NULL, 1), RDLM_E_NOLOCK);
+    assert_false(qlock(t, 2).orphan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -360,6 +410,9 @@ int main(void)
         TEST(b10_not_pr_for_persist_res_on_plain_resource),
         TEST(b10_persistent_resource_survives_last_unlock_with_lvb),
         TEST(b10_persistent_resource_lvb_invalidated_by_holder_death),
+        TEST(orphan_ids_lists_every_orphan_ascending),
+        TEST(mark_orphan_makes_an_installed_lock_an_orphan),
+        TEST(mark_orphan_refuses_unknown_and_waiting_locks),
     };
     return cmocka_run_group_tests_name("engine-unit/orphan_persist", tests, NULL, NULL);
 }

@@ -24,7 +24,12 @@ void fixture_cluster_down(void)
 
     if (!g_dir[0] || getpid() != g_owner)
         return;
-    snprintf(cmd, sizeof(cmd), "%s down --dir %s >/dev/null 2>&1; rm -rf %s", g_ctl, g_dir, g_dir);
+    if (getenv("RDLM_FIXTURE_KEEP")) /* keep the logs for a look */
+        snprintf(cmd, sizeof(cmd), "%s down --dir %s >/dev/null 2>&1; echo kept %s >&2", g_ctl,
+                 g_dir, g_dir);
+    else
+        snprintf(cmd, sizeof(cmd), "%s down --dir %s >/dev/null 2>&1; rm -rf %s", g_ctl, g_dir,
+                 g_dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cluster fixture: stop failed\n");
     g_dir[0] = 0;
@@ -32,8 +37,13 @@ void fixture_cluster_down(void)
 
 int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards)
 {
+    return fixture_cluster_up_with(tag, nodes, shards, "");
+}
+
+int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, const char *extra)
+{
     static int registered;
-    char cmd[1024], cfg[300];
+    char cmd[2048], cfg[300];
     const char *build = getenv("RDLM_BUILD") ? getenv("RDLM_BUILD") : "build";
     const char *transport = getenv("RDLM_FIXTURE_TRANSPORT") ? getenv("RDLM_FIXTURE_TRANSPORT")
                                                              : "tcp";
@@ -47,8 +57,8 @@ int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards)
     g_owner = getpid();
     if (!registered++)
         atexit(fixture_cluster_down);
-    snprintf(cmd, sizeof(cmd), "%s up %u --shards %u --transport %s --dir %s >/dev/null", g_ctl,
-             nodes, shards, transport, g_dir);
+    snprintf(cmd, sizeof(cmd), "%s up %u --shards %u --transport %s --dir %s %s >/dev/null",
+             g_ctl, nodes, shards, transport, g_dir, extra);
     if (system(cmd) != 0)
         return -1;
     snprintf(cfg, sizeof(cfg), "%s/cluster.ini", g_dir);

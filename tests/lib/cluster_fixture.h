@@ -3,13 +3,15 @@
  * libraries: `rdlmctl up` in a temporary directory (RDLM_BUILD names the build directory),
  * RDLM_CONFIG pointed at it, and `rdlmctl down` at the end, also from an atexit handler so
  * that an aborting test leaves no daemon behind. RDLM_FIXTURE_TRANSPORT (tcp, rdma) picks the
- * daemons' transport.
+ * daemons' transport; RDLM_FIXTURE_KEEP=1 keeps the directory with the daemons' logs.
  */
 #ifndef RDLM_TESTS_CLUSTER_FIXTURE_H
 #define RDLM_TESTS_CLUSTER_FIXTURE_H
 
 /* Start nodes x shards daemons on 127.0.0.1; 0, or -1. tag names the temporary directory. */
 int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards);
+/* The same with extra arguments for `rdlmctl up` (shell words, e.g. a --fence-command). */
+int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, const char *extra);
 /* Stop them and remove the directory (idempotent). */
 void fixture_cluster_down(void);
 /* SIGKILL node's rdlmd (a failure for the others to recover from); 0, or -1. */

@@ -534,17 +534,19 @@ static uint64_t lock_on_node(rdlm_ls *ls, unsigned node, const char *prefix, cha
     return 0;
 }
 
-/* The master of two group locks and of a resource tree dies: the group lock the container
+/* The master of three group locks and of a resource tree dies: the group lock the container
  * still holds is rebuilt from the record of the member that holds it; the one another member
- * unlocked is not brought back by the stale record the creator still has; the parent lock and
- * its sublock come back as a tree. Last test: the cluster stays a node short. */
+ * unlocked is not brought back by the stale record the creator still has; the one a member
+ * that exited since requested, of which no live member has a record, is rebuilt from the
+ * container's node (master/keeper.c); the parent lock and its sublock come back as a tree.
+ * Last test: the cluster stays a node short. */
 static void test_master_loss(void **state)
 {
-    struct child ch = spawn_child();
+    struct child ch = spawn_child(), gone = spawn_child();
     rdlm_ls *ls = open_ls(), *other = open_ls();
-    char kept[16], ended[16], tree[16];
-    struct rdlm_lksb ksb, esb, tsb;
-    uint64_t id = 0, kept_id, ended_id;
+    char kept[16], ended[16], tree[16], left[16];
+    struct rdlm_lksb ksb, esb, tsb, lsb;
+    uint64_t id = 0, kept_id, ended_id, left_id;
     struct rdlm_lock_ext sub_ext = {0};
     struct rdlm_lksb sub = {0};
     int st = -1;
@@ -558,6 +560,13 @@ static void test_master_loss(void **state)
     assert_int_equal(rdlm_lock(ls, RDLM_MODE_EX, &sub, RDLM_LKF_WAIT, "sub", 3, NULL, NULL, NULL,
                                &sub_ext),
                      RDLM_OK);
+    /* a name on node 3 for the member that leaves: found with a plain lock, released */
+    left_id = lock_on_node(ls, 3, "l", left, false, &lsb);
+    assert_int_equal(rdlm_unlock(ls, left_id, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
+    assert_int_equal((int)ask(&gone, C_ATTACH, id, NULL), RDLM_OK);
+    left_id = ask(&gone, C_LOCK_EX, 0, left);
+    assert_true(left_id != 0);
+    assert_true(WIFEXITED(reap(&gone, true)));
     assert_int_equal((int)ask(&ch, C_ATTACH, id, NULL), RDLM_OK);
     assert_int_equal((int)ask(&ch, C_UNLOCK, ended_id, NULL), RDLM_E_UNLOCKED);
     assert_int_equal(fixture_kill_node(3), 0);
@@ -570,6 +579,9 @@ static void test_master_loss(void **state)
     assert_int_equal(try_ex(other, kept), RDLM_E_NOTQUEUED); /* rebuilt */
     assert_int_equal(rdlm_unlock(ls, kept_id, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
     assert_int_equal(try_ex(other, kept), RDLM_OK);
+    assert_int_equal(try_ex(other, left), RDLM_E_NOTQUEUED); /* rebuilt by the keeper */
+    assert_int_equal(rdlm_unlock(ls, left_id, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
+    assert_int_equal(try_ex(other, left), RDLM_OK);
     /* the resource tree was rebuilt: the parent still has its sublock */
     assert_int_equal(rdlm_unlock(ls, sub_ext.parent, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_SUBLOCKS);
     assert_int_equal(rdlm_unlock(ls, sub.lkid, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
