@@ -57,7 +57,8 @@ static int build_graph(struct dl_search *x)
 {
     uint32_t k = 0;
 
-    qsort(x->edges, x->nedges, sizeof(*x->edges), edge_cmp);
+    if (x->nedges) /* no edge at all: edges is NULL, and qsort's pointer must not be */
+        qsort(x->edges, x->nedges, sizeof(*x->edges), edge_cmp);
     x->v = calloc(x->nedges ? x->nedges : 1, sizeof(*x->v));
     x->owners = calloc(x->nedges ? x->nedges : 1, sizeof(*x->owners));
     if (!x->v || !x->owners)

@@ -67,7 +67,11 @@ esac
 
 # ---- netns mode: namespaces, veths, a bridge; the cut takes a link down ----
 
-ns() { echo "$tag-n$1"; }
+# Node namespaces are named per round: a process of an earlier round that outlived its
+# teardown must never find the next round's namespace under the same name (the fence agent
+# kills "every process of namespace NAME").
+cur_round=0
+ns() { echo "$tag-r$cur_round-n$1"; }
 hub=$tag-hub
 
 netns_check() {
@@ -97,18 +101,30 @@ netns_up() { # DIR
     done
 }
 
-kill_ns() { # every process of node I's namespace
-    local p
-    for p in $(ip netns pids "$(ns "$1")" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-}
-
 netns_down() { # DIR
-    local i
+    # Kill until the three namespaces are empty: one pass is not enough. Killing node 1's rdlmd
+    # makes the others' coordinator (node 2, with node 3 back) fence node 1: a fence.sh forked
+    # by node 2's rdlmd after node 2's namespace was listed lives on (then sleeps 0.5 s and
+    # kills every process of the namespace named like node 1's: the next round's node 1).
+    local i p left pass=0
     touch "$1/over"
-    for i in 1 2 3; do
-        kill_ns "$i"
-        ip netns del "$(ns "$i")" 2>/dev/null
+    while :; do
+        left=0
+        for i in 1 2 3; do
+            for p in $(ip netns pids "$(ns "$i")" 2>/dev/null); do
+                kill -KILL "$p" 2>/dev/null
+                left=$((left + 1))
+            done
+        done
+        [ "$left" -eq 0 ] && break
+        pass=$((pass + 1))
+        if [ "$pass" -ge 250 ]; then
+            echo "netns_down: processes still alive in the namespaces after 250 passes" >&2
+            break
+        fi
+        sleep 0.02
     done
+    for i in 1 2 3; do ip netns del "$(ns "$i")" 2>/dev/null; done
     ip netns del "$hub" 2>/dev/null
 }
 
@@ -117,7 +133,7 @@ netns_prefix() { run=(ip netns exec "$(ns "$1")"); } # I
 netns_node_conf() { printf '[node %d]\naddress = 10.77.0.%d\nport = 7401\n' "$1" "$1"; }
 
 netns_fence_body() { # DIR: the fence agent kills every process of the node's namespace
-    echo "for p in \$(ip netns pids $tag-n\$1); do kill -KILL \$p; done"
+    echo "for p in \$(ip netns pids $tag-r$cur_round-n\$1); do kill -KILL \$p; done"
 }
 
 netns_cut() { ip -n "$hub" link set "${tag}h$1" down; } # VICTIM DIR
@@ -340,6 +356,7 @@ round() {
     local victim=3 names t pv nv i
     mkdir -p "$dir"
     cur_dir=$dir
+    cur_round=$r
     net_up "$dir"
     write_config "$dir"
     export RDLM_CONFIG=$dir/cluster.ini
