@@ -274,6 +274,32 @@ bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_
 
 /* ---- the clients' reports ---- */
 
+static struct msg_hold hold_of(const struct msg_reclock *l)
+{
+    return (struct msg_hold){.lkid = l->lkid,
+                             .hint = l->hint,
+                             .flags = l->flags,
+                             .mode = l->mode,
+                             .has_bast = l->has_bast,
+                             .group = l->group,
+                             .xid = l->xid,
+                             .parent = l->parent,
+                             .subname = l->subname,
+                             .rd_id = l->rd_id};
+}
+
+/* A reported lock joins r's rebuild; a root resource's lock also takes part in its LVB (a
+ * sub-resource's LVB reads as invalid: transition.c install_holds). */
+static void add_reported(struct shard *s, struct mres *r, uint32_t client, const struct msg_hold *h,
+                         const struct msg_reclock *l)
+{
+    if (transition_add_hold(r, client, h) == 0) {
+        if (!l->parent)
+            note_lvb(r->rec, l);
+        s->stats.recovered_locks++;
+    }
+}
+
 void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m)
 {
     const struct msg_recover_locks *k = &m->u.recover_locks;
@@ -297,22 +323,8 @@ void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m
     }
     mres_add_interest(r, c->id);
     for (unsigned i = 0; i < k->n; i++) {
-        const struct msg_reclock *l = &k->locks[i];
-        struct msg_hold h = {.lkid = l->lkid,
-                             .hint = l->hint,
-                             .flags = l->flags,
-                             .mode = l->mode,
-                             .has_bast = l->has_bast,
-                             .group = l->group,
-                             .xid = l->xid,
-                             .parent = l->parent,
-                             .subname = l->subname,
-                             .rd_id = l->rd_id};
-        if (transition_add_hold(r, c->id, &h) == 0) {
-            if (!l->parent) /* a sub-resource's LVB: transition.c (install_holds) */
-                note_lvb(r->rec, l);
-            s->stats.recovered_locks++;
-        }
+        struct msg_hold h = hold_of(&k->locks[i]);
+        add_reported(s, r, c->id, &h, &k->locks[i]);
     }
 }
 
@@ -329,23 +341,17 @@ void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m)
 static void orphan_report(struct shard *s, struct mclient *c, const struct proto_msg *m)
 {
     const struct msg_orphan *o = &m->u.orphan;
-    const struct msg_reclock *l = &o->lock;
     struct mls *ls = mls_get(s, (const char *)o->ls.bytes, o->ls.len);
     struct mres *r = NULL;
-    struct msg_hold h = {.lkid = l->lkid,
-                         .hint = l->hint,
-                         .flags = l->flags,
-                         .mode = l->mode,
-                         .xid = l->xid,
-                         .parent = l->parent,
-                         .subname = l->subname,
-                         .rd_id = l->rd_id,
-                         .kept = 1,
-                         .orphan = o->orphan,
-                         .owner_kind = o->owner_kind,
-                         .owner_node = o->owner_node,
-                         .owner_id = o->owner_id};
+    struct msg_hold h = hold_of(&o->lock);
 
+    h.has_bast = 0; /* no one to call */
+    h.group = 0;    /* the owner says it */
+    h.kept = 1;
+    h.orphan = o->orphan;
+    h.owner_kind = o->owner_kind;
+    h.owner_node = o->owner_node;
+    h.owner_id = o->owner_id;
     if (ls && ls->id == m->hdr.ls) {
         r = mres_find(ls, o->root.bytes, o->root.len);
         if (!r || !r->rec)
@@ -354,19 +360,16 @@ static void orphan_report(struct shard *s, struct mclient *c, const struct proto
                     : NULL;
     }
     if (!r) {
-        log_msg("shard %u: %s reported an orphan on %.*s, which is not being rebuilt here: "
+        log_msg("shard %u: %s reported a kept lock on %.*s, which is not being rebuilt here: "
                 "ignored",
                 s->index, rt_conn_peer(c->conn), o->root.len, o->root.bytes);
         return;
     }
     if (getenv("RDLMD_TRACE"))
-        log_msg("orphan report %.*s lkid %016llx mode %d flags %x has_lvb %u", o->root.len,
-                o->root.bytes, (unsigned long long)l->lkid, l->mode, l->flags, l->has_lvb);
-    if (transition_add_hold(r, HOLD_NO_CLIENT, &h) == 0) {
-        if (!l->parent)
-            note_lvb(r->rec, l);
-        s->stats.recovered_locks++;
-    }
+        log_msg("kept lock report %.*s lkid %016llx mode %d flags %x has_lvb %u", o->root.len,
+                o->root.bytes, (unsigned long long)o->lock.lkid, o->lock.mode, o->lock.flags,
+                o->lock.has_lvb);
+    add_reported(s, r, HOLD_NO_CLIENT, &h, &o->lock);
 }
 
 /* ORPHAN REPORT and END, from a keeper on a ROLE_PEER connection. */

@@ -201,6 +201,19 @@ static void config_path(const struct args *a, char *buf, size_t len)
     }
 }
 
+/* The cluster file config_path names, loaded; -1 (said on stderr) if it cannot be. */
+static int load_config(const struct args *a, struct rdlm_cluster_config *cfg)
+{
+    char path[PATH_MAX + 16], err[512];
+
+    config_path(a, path, sizeof(path));
+    if (rdlm_config_load(path, cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "rdlmctl: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_query(const struct args *a)
 {
     int want = strcmp(a->cmd, "dump") == 0 ? 2 : 0;
@@ -208,13 +221,9 @@ static int cmd_query(const struct args *a)
         return bad_usage(want ? "usage: rdlmctl dump LOCKSPACE RESOURCE"
                               : "this command takes no arguments:",
                          want ? NULL : a->cmd);
-    char path[PATH_MAX + 16], err[512];
     struct rdlm_cluster_config cfg;
-    config_path(a, path, sizeof(path));
-    if (rdlm_config_load(path, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rdlmctl: %s\n", err);
+    if (load_config(a, &cfg) < 0)
         return 1;
-    }
     int rc;
     if (strcmp(a->cmd, "status") == 0)
         rc = rdlm_ctl_status(&cfg, stdout);
@@ -261,13 +270,9 @@ static int cmd_fault(const struct args *a)
         return bad_usage(isolate ? "isolate needs --node N (the daemon that isolates)"
                                  : "heal needs --node N (the daemon that heals)",
                          NULL);
-    char path[PATH_MAX + 16], err[512];
     struct rdlm_cluster_config cfg;
-    config_path(a, path, sizeof(path));
-    if (rdlm_config_load(path, &cfg, err, sizeof(err)) < 0) {
-        fprintf(stderr, "rdlmctl: %s\n", err);
+    if (load_config(a, &cfg) < 0)
         return 1;
-    }
     int rc = rdlm_ctl_fault(&cfg, a->node, isolate, ids, n, stdout);
     rdlm_config_free(&cfg);
     return rc == 0 ? 0 : 1;
