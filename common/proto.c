@@ -883,6 +883,30 @@ static void dec_rd(struct rbuf *r, struct proto_msg *m)
     }
 }
 
+static void enc_alive(struct wbuf *w, const struct proto_msg *m)
+{
+    const struct msg_alive *a = &m->u.alive;
+
+    w_u8(w, a->op);
+    w_u8(w, a->alive);
+    w_u16(w, a->node);
+    w_u32(w, a->pid);
+    w_u32(w, a->incarnation);
+}
+
+static void dec_alive(struct rbuf *r, struct proto_msg *m)
+{
+    struct msg_alive *a = &m->u.alive;
+
+    a->op = r_u8(r);
+    a->alive = r_u8(r);
+    a->node = r_u16(r);
+    a->pid = r_u32(r);
+    a->incarnation = r_u32(r);
+    if (a->op < ALIVE_ASK || a->op > ALIVE_ANSWER || a->alive > 1)
+        r->bad = true;
+}
+
 static void enc_fault(struct wbuf *w, const struct proto_msg *m)
 {
     const struct msg_fault *f = &m->u.fault;
@@ -958,6 +982,7 @@ static const struct codec codecs[MSG_TYPE_MAX] = {
     [MSG_RD] = {"RD", enc_rd, dec_rd},
     [MSG_ORPHAN] = {"ORPHAN", enc_orphan, dec_orphan},
     [MSG_FAULT] = {"FAULT", enc_fault, dec_fault},
+    [MSG_ALIVE] = {"ALIVE", enc_alive, dec_alive},
 };
 
 const char *proto_type_name(int type)

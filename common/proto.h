@@ -58,6 +58,7 @@ enum msg_type {
     MSG_RD = 29,            /* client -> a shard: recovery domains (REPLY) */
     MSG_ORPHAN = 30,        /* between shards: orphans and group locks kept by their owner's node */
     MSG_FAULT = 31,         /* rdlmctl -> shard 0: fault injection, isolate / heal (REPLY) */
+    MSG_ALIVE = 32,         /* master -> a client's home shard 0: is that handle still open? */
     MSG_TYPE_MAX
 };
 
@@ -404,6 +405,17 @@ struct msg_fault {
     uint16_t nodes[PROTO_FAULT_NODES];
 };
 
+/* A master whose connection from a remote client failed asks the client's home (shard 0 of its
+ * node, on a ROLE_PEER connection) whether the handle (pid, incarnation) is still open there
+ * before it releases the handle's locks (master/alive.c; docs/protocol.md section 4). */
+enum alive_op { ALIVE_ASK = 1, ALIVE_ANSWER = 2 };
+struct msg_alive {
+    uint8_t op;
+    uint8_t alive; /* ANSWER: 1 the handle's home connection is open, 0 it is gone */
+    uint16_t node; /* the handle's node (the home answering) */
+    uint32_t pid, incarnation;
+};
+
 /* One decoded message. */
 struct proto_msg {
     struct msg_hdr hdr;
@@ -434,6 +446,7 @@ struct proto_msg {
         struct msg_rd rd;
         struct msg_orphan orphan;
         struct msg_fault fault;
+        struct msg_alive alive;
     } u;
 };
 

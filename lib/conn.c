@@ -298,6 +298,15 @@ static void expire_failed(struct rdlm_ls *ls, uint64_t waited_ns)
     ls->master_failed_ns = 0;
 }
 
+/* A broken handle closes its home connection (after the events of the batch that broke it):
+ * a master that lost its connection to us holds our locks until our home says the handle is
+ * gone (master/alive.c), and every call fails with NOTCONN from now on anyway. */
+static void close_home(struct rdlm_ls *ls)
+{
+    rt_close(ls->home->conn);
+    ls->home->conn = NULL;
+}
+
 static void handle_reply(struct rdlm_ls *ls, const struct proto_msg *m)
 {
     for (struct pending_reply *p = ls->replies; p; p = p->next)
@@ -397,6 +406,8 @@ int progress(struct rdlm_ls *ls, int timeout_ms)
         recover_run(ls);
     else if (ls->master_failed_ns && !ls->broken)
         expire_failed(ls, mono_ns() - ls->master_failed_ns);
+    if (ls->broken && ls->home && ls->home->conn)
+        close_home(ls);
     return n < 0 ? 0 : n;
 }
 

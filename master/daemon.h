@@ -50,6 +50,9 @@ struct mclient {
     int member;        /* our heartbeat connection to that member, -1 otherwise */
     bool closing;
     bool lost; /* a process of a node the view left out: unserved, kept until fenced */
+    bool conn_failed;     /* the transport closed it (alive.c: a remote client is then held) */
+    bool gone;            /* alive.c: its home says the handle is gone */
+    uint64_t next_ask_ns; /* alive.c: when to ask its home again */
     bool home;            /* a client handle whose home daemon we are (LSO_HOME) */
     bool info_sent;       /* SHARD_INFO sent (held back until the daemon has joined) */
     uint32_t info_epoch;  /* the view epoch that SHARD_INFO carried */
@@ -311,6 +314,11 @@ void deadlock_conn_gone(struct shard *s, struct mclient *c);
 int deadlock_status(struct shard *s, char *buf, size_t len);
 int deadlock_list(struct shard *s, char *buf, size_t len);
 void deadlock_free(struct shard *s);
+
+/* alive.c: a remote client's failed connection is held until its home says it is gone */
+bool alive_hold(struct shard *s, const struct mclient *c);
+void alive_tick(struct shard *s, uint64_t now);
+void alive_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
 
 /* outbox.c: messages to other shards over ROLE_PEER connections made on demand */
 int outbox_send(struct shard *s, uint16_t node, uint16_t shard, struct proto_msg *m);

@@ -66,7 +66,7 @@ int send_msg(struct shard *s, struct mclient *c, struct proto_msg *m)
     if (rc < 0) {
         log_msg("shard %u: send %s to %s failed (%d); closing it", s->index,
                 proto_type_name(m->hdr.type), rt_conn_peer(c->conn), rc);
-        c->closing = true;
+        c->closing = c->conn_failed = true;
     }
     return rc;
 }
@@ -321,6 +321,9 @@ void shard_dispatch(struct shard *s, struct mclient *c, const void *bytes, uint3
     case MSG_FAULT:
         fault_msg(s, c, m);
         break;
+    case MSG_ALIVE:
+        alive_msg(s, c, m);
+        break;
     case MSG_ORPHAN:
         if (c->hello.role != ROLE_PEER)
             goto unexpected;
@@ -360,7 +363,7 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
         break;
     case RT_EV_CLOSED:
         if (c)
-            c->closing = true;
+            c->closing = c->conn_failed = true;
         else
             rt_close(ev->conn);
         break;
@@ -378,7 +381,8 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
 static void close_marked(struct shard *s)
 {
     for (uint32_t i = 0; i < s->nclients; i++)
-        if (s->clients[i] && s->clients[i]->closing && !recover_hold_lost(s, s->clients[i]))
+        if (s->clients[i] && s->clients[i]->closing && !recover_hold_lost(s, s->clients[i]) &&
+            !alive_hold(s, s->clients[i]))
             client_close(s, s->clients[i]);
 }
 
@@ -399,6 +403,7 @@ static void periodic(struct shard *s)
         membership_tick(s, now);
     send_held_infos(s);
     recover_tick(s, now);
+    alive_tick(s, now);
     deadlock_tick(s, now);
     outbox_tick(s);
 }

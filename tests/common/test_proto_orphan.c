@@ -5,7 +5,8 @@
  * epoch); hostile bytes are refused: an unknown op or owner kind, a group lock whose owner is
  * no container, an empty or too long name, a lock id 0, a sublock without its name, truncated
  * or trailing bytes, random mutations (decode returns 0 or -1 and never reads out of bounds;
- * ASan in the SAN build).
+ * ASan in the SAN build). Also MSG_ALIVE (section 4, "Client death"): round trip, an unknown op
+ * or a bad alive flag refused, mutations safe.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,11 +163,41 @@ static void orphan_refuses_hostile_bytes(void **state)
     free(m);
 }
 
+static void alive_within_limits(const struct proto_msg *o)
+{
+    assert_true(o->u.alive.op == ALIVE_ASK || o->u.alive.op == ALIVE_ANSWER);
+    assert_true(o->u.alive.alive <= 1);
+}
+
+static void alive_roundtrip_and_hostile_bytes(void **state)
+{
+    struct proto_msg m = {0}, o;
+    uint8_t buf[PROTO_MAX_MSG];
+    int len;
+
+    (void)state;
+    m.hdr.type = MSG_ALIVE;
+    m.u.alive = (struct msg_alive){ALIVE_ANSWER, 1, 0x0203, 0x04050607u, 0x8090a0b0u};
+    len = proto_encode(&m, buf, sizeof(buf));
+    assert_true(len > 0);
+    assert_int_equal(proto_decode(buf, (size_t)len, &o), 0);
+    assert_memory_equal(&o.u.alive, &m.u.alive, sizeof(m.u.alive));
+    buf[PROTO_HDR_LEN] = 3; /* an unknown op */
+    assert_int_equal(proto_decode(buf, (size_t)len, &o), -1);
+    buf[PROTO_HDR_LEN] = ALIVE_ASK;
+    buf[PROTO_HDR_LEN + 1] = 2; /* alive is 0 or 1 */
+    assert_int_equal(proto_decode(buf, (size_t)len, &o), -1);
+    len = proto_encode(&m, buf, sizeof(buf));
+    expect_cuts_refused(buf, len, 1, &o);
+    expect_mutations_safe(buf, len, 99, 5000, &o, alive_within_limits);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(orphan_roundtrip_every_op),
         cmocka_unit_test(orphan_refuses_hostile_bytes),
+        cmocka_unit_test(alive_roundtrip_and_hostile_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

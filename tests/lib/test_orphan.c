@@ -10,6 +10,8 @@
  *   - a process of node 3 that outlives its daemon (cut off, not yet fenced) keeps its locks,
  *     its container's group lock included, until the fence agent reports node 3 fenced; then
  *     they are released (docs/protocol.md section 6: lost nodes' processes);
+ *   - a master whose connection from a live client of another node is reset keeps its locks
+ *     until the process is gone (master/alive.c);
  *   - MSG_ORPHAN from a client connection closes it; malformed, misdirected or stray ORPHAN
  *     messages from a peer connection change nothing.
  * The kill is the last test (the cluster stays a node short). Every wait is bounded.
@@ -20,8 +22,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,8 +47,12 @@
 /* ---- a process of node 3 that outlives its daemon, and the fence agent that kills it ---- */
 
 static char g_fence_dir[64]; /* fence.sh, called, go, victim.pid */
-static pid_t g_cutoff = -1;  /* the node-3 process, forked before any handle exists */
-static int g_cutoff_cmd = -1, g_cutoff_rep = -1;
+struct kid { /* a helper process, forked before any handle exists, driven over pipes */
+    pid_t pid;
+    int cmd, rep; /* the parent's ends; in the child, its own */
+};
+static struct kid g_cutoff = {-1, -1, -1};   /* node 3's process that outlives its daemon */
+static struct kid g_resetter = {-1, -1, -1}; /* a process whose connection is reset */
 
 struct cutoff_cmd {
     char config[256], held[32], grouped[32];
@@ -59,7 +69,7 @@ static void cutoff_main(void)
     int st = -1;
 
     alarm(300);
-    if (read(g_cutoff_cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
+    if (read(g_cutoff.cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
         _exit(1);
     setenv("RDLM_CONFIG", c.config, 1);
     setenv("RDLM_NODE", "3", 1);
@@ -69,28 +79,91 @@ static void cutoff_main(void)
         rdlm_glc_create(&ls, 1, 0, &ext.group) == RDLM_OK)
         st = rdlm_lock(ls, RDLM_MODE_EX, &sb, RDLM_LKF_WAIT, c.grouped, strlen(c.grouped), NULL,
                        NULL, NULL, &ext);
-    if (write(g_cutoff_rep, &st, sizeof(st)) != (ssize_t)sizeof(st))
+    if (write(g_cutoff.rep, &st, sizeof(st)) != (ssize_t)sizeof(st))
         _exit(1);
     for (;;)
         pause();
 }
 
-static int fork_cutoff(void)
+static int fork_kid(struct kid *k, void (*body)(void))
 {
     int to[2], from[2];
 
     if (pipe(to) < 0 || pipe(from) < 0)
         return -1;
-    g_cutoff = fork();
-    if (g_cutoff < 0)
+    k->pid = fork();
+    if (k->pid < 0)
         return -1;
-    g_cutoff_cmd = g_cutoff ? to[1] : to[0];
-    g_cutoff_rep = g_cutoff ? from[0] : from[1];
-    close(g_cutoff ? to[0] : to[1]);
-    close(g_cutoff ? from[1] : from[0]);
-    if (g_cutoff == 0)
-        cutoff_main();
+    k->cmd = k->pid ? to[1] : to[0];
+    k->rep = k->pid ? from[0] : from[1];
+    close(k->pid ? to[0] : to[1]);
+    close(k->pid ? from[1] : from[0]);
+    if (k->pid == 0)
+        body();
     return 0;
+}
+
+static void reap_kid(struct kid *k)
+{
+    if (k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == 0) {
+        kill(k->pid, SIGKILL);
+        waitpid(k->pid, NULL, 0);
+    }
+}
+
+/* ---- a process whose connection to a master is reset while it lives on ---- */
+
+struct reset_cmd {
+    char config[256], name[32];
+    unsigned port_lo, port_hi; /* the master node's ports */
+};
+
+/* Every TCP connection of ours to a port in [lo, hi] is reset (SO_LINGER 0, then the
+ * descriptor replaced by /dev/null, which closes the socket): the master sees a reset, as
+ * from a network fault; the handle lives on. Returns how many. */
+static int reset_conns(unsigned lo, unsigned hi)
+{
+    int null = open("/dev/null", O_RDWR), n = 0;
+
+    for (int fd = 3; fd < 1024; fd++) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof(peer);
+        struct linger lg = {1, 0};
+        if (fd == null || getpeername(fd, (struct sockaddr *)&peer, &len) < 0 ||
+            peer.sin_family != AF_INET || ntohs(peer.sin_port) < lo || ntohs(peer.sin_port) > hi)
+            continue;
+        if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0 && dup2(null, fd) == fd)
+            n++;
+    }
+    close(null);
+    return n;
+}
+
+/* As node 1: EX on name (answer: the status); then reset the connections to the master
+ * (answer: how many); then exit when told (a process that dies). */
+static void resetter_main(void)
+{
+    struct reset_cmd c;
+    struct rdlm_lksb sb = {0};
+    rdlm_ls *ls = NULL;
+    int st = -1;
+
+    alarm(300);
+    if (read(g_resetter.cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
+        _exit(1);
+    setenv("RDLM_CONFIG", c.config, 1);
+    setenv("RDLM_NODE", "1", 1);
+    if (rdlm_ls_open(LS_NAME, 0, &ls) == RDLM_OK)
+        st = rdlm_lock(ls, RDLM_MODE_EX, &sb, RDLM_LKF_WAIT, c.name, strlen(c.name), NULL, NULL,
+                       NULL, NULL);
+    if (write(g_resetter.rep, &st, sizeof(st)) != (ssize_t)sizeof(st) ||
+        read(g_resetter.cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
+        _exit(1);
+    st = reset_conns(c.port_lo, c.port_hi);
+    if (write(g_resetter.rep, &st, sizeof(st)) != (ssize_t)sizeof(st) ||
+        read(g_resetter.cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
+        _exit(1);
+    _exit(0); /* dies with the handle open: its home connection goes with it */
 }
 
 /* The fence agent: says it was called, waits (bounded) for the test's go, kills the process
@@ -267,12 +340,12 @@ static void test_orphans_survive_master_loss(void **state)
     snprintf(cc.config, sizeof(cc.config), "%s", getenv("RDLM_CONFIG"));
     name_on_node(b, 1, "cut", cc.held, sizeof(cc.held));
     name_on_node(b, 2, "grp", cc.grouped, sizeof(cc.grouped));
-    assert_int_equal(write(g_cutoff_cmd, &cc, sizeof(cc)), (ssize_t)sizeof(cc));
-    assert_int_equal(read(g_cutoff_rep, &st, sizeof(st)), (ssize_t)sizeof(st));
+    assert_int_equal(write(g_cutoff.cmd, &cc, sizeof(cc)), (ssize_t)sizeof(cc));
+    assert_int_equal(read(g_cutoff.rep, &st, sizeof(st)), (ssize_t)sizeof(st));
     assert_int_equal(st, RDLM_OK);
     snprintf(path, sizeof(path), "%s/victim.pid", g_fence_dir);
     assert_non_null(f = fopen(path, "w"));
-    fprintf(f, "%d\n", (int)g_cutoff);
+    fprintf(f, "%d\n", (int)g_cutoff.pid);
     fclose(f);
     usleep(200000); /* the DROPs and KEEPs reach the keeper (node 1) */
 
@@ -285,7 +358,7 @@ static void test_orphans_survive_master_loss(void **state)
     assert_int_equal(try_ex(b, cc.held), RDLM_E_NOTQUEUED);    /* not before the fence */
     assert_int_equal(try_ex(b, cc.grouped), RDLM_E_NOTQUEUED); /* likewise its container's */
     fence_go();
-    assert_int_equal(waitpid(g_cutoff, &st, 0), g_cutoff); /* the agent killed it */
+    assert_int_equal(waitpid(g_cutoff.pid, &st, 0), g_cutoff.pid); /* the agent killed it */
     assert_int_equal(wait_for(b, cc.held, RDLM_OK), RDLM_OK);
     assert_int_equal(wait_for(b, cc.grouped, RDLM_OK), RDLM_OK);
     /* the purged one stays gone; the orphans are rebuilt (held for everyone) */
@@ -407,6 +480,47 @@ static void test_hostile(void **state)
     rdlm_ls_close(b);
 }
 
+/* A master whose connection from a remote client is reset keeps the client's locks while the
+ * client's home says the handle is open (master/alive.c), and releases them once the process
+ * is gone. tcp only: the reset is made on the client's TCP socket. */
+static void test_reset_connection_keeps_locks(void **state)
+{
+    rdlm_ls *b = open_ls();
+    struct reset_cmd rc = {0};
+    struct rdlm_cluster_config cfg;
+    const struct rdlm_node_config *n2;
+    char err[256];
+    int st = -1;
+
+    (void)state;
+    if (getenv("RDLM_FIXTURE_TRANSPORT") && strcmp(getenv("RDLM_FIXTURE_TRANSPORT"), "tcp")) {
+        rdlm_ls_close(b);
+        skip();
+    }
+    assert_int_equal(rdlm_config_load(getenv("RDLM_CONFIG"), &cfg, err, sizeof(err)), 0);
+    assert_non_null(n2 = rdlm_config_node(&cfg, 2));
+    rc.port_lo = n2->port;
+    rc.port_hi = n2->port + n2->shards - 1;
+    rdlm_config_free(&cfg);
+    snprintf(rc.config, sizeof(rc.config), "%s", getenv("RDLM_CONFIG"));
+    name_on_node(b, 2, "rst", rc.name, sizeof(rc.name));
+    assert_int_equal(write(g_resetter.cmd, &rc, sizeof(rc)), (ssize_t)sizeof(rc));
+    assert_int_equal(read(g_resetter.rep, &st, sizeof(st)), (ssize_t)sizeof(st));
+    assert_int_equal(st, RDLM_OK);
+    assert_int_equal(try_ex(b, rc.name), RDLM_E_NOTQUEUED);
+    assert_int_equal(write(g_resetter.cmd, &rc, sizeof(rc)), (ssize_t)sizeof(rc));
+    assert_int_equal(read(g_resetter.rep, &st, sizeof(st)), (ssize_t)sizeof(st));
+    assert_true(st >= 1);
+    for (int t = 0; t < 10; t++) { /* a second: still its (it lives, its home says so) */
+        usleep(100000);
+        assert_int_equal(try_ex(b, rc.name), RDLM_E_NOTQUEUED);
+    }
+    assert_int_equal(write(g_resetter.cmd, &rc, sizeof(rc)), (ssize_t)sizeof(rc));
+    assert_int_equal(waitpid(g_resetter.pid, &st, 0), g_resetter.pid);
+    assert_int_equal(wait_for(b, rc.name, RDLM_OK), RDLM_OK); /* gone: released */
+    rdlm_ls_close(b);
+}
+
 static int start(void **state)
 {
     char extra[200];
@@ -425,10 +539,8 @@ static int stop(void **state)
 
     (void)state;
     fixture_cluster_down();
-    if (g_cutoff > 0 && waitpid(g_cutoff, NULL, WNOHANG) == 0) { /* a test failed before */
-        kill(g_cutoff, SIGKILL);
-        waitpid(g_cutoff, NULL, 0);
-    }
+    reap_kid(&g_cutoff); /* if a test failed before the agent killed it */
+    reap_kid(&g_resetter);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_fence_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -437,11 +549,12 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile),
+        cmocka_unit_test(test_reset_connection_keeps_locks),
         cmocka_unit_test(test_orphans_survive_master_loss),
     };
 
-    if (fork_cutoff() < 0) {
-        fprintf(stderr, "test_orphan: cannot fork node 3's process\n");
+    if (fork_kid(&g_cutoff, cutoff_main) < 0 || fork_kid(&g_resetter, resetter_main) < 0) {
+        fprintf(stderr, "test_orphan: cannot fork the helper processes\n");
         return 1;
     }
     return cmocka_run_group_tests_name("librdlm-orphan", tests, start, stop);

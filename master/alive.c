@@ -1,0 +1,111 @@
+/*
+ * master/alive.c - a remote client's locks are released only once its handle is known to be
+ * gone (docs/protocol.md section 4, "Client death").
+ *
+ * A connection from a client of another node can fail while the client runs on: a reset, a
+ * timeout, a fault between the two hosts. The master cannot tell that from the process's
+ * death, and releasing the locks of a process that still believes it holds them would break
+ * mutual exclusion. The client's home (shard 0 of its node, where the handle keeps a local
+ * connection that no network fault can cut) can tell:
+ *
+ *   master: the transport closed a remote client's connection
+ *           ──► the client is held: unserved, its locks (one-sided counts too) kept
+ *   master --ALIVE ASK(node, pid, incarnation)--> its home   (again every ASK_EVERY_NS)
+ *   home   --ALIVE ANSWER(alive)-------------------> master   (is that handle's home
+ *                                                               connection open?)
+ *   master: ANSWER 0 ──► every connection of that handle closes: its locks are released
+ *
+ * A handle that lives on keeps its locks at that master until the process closes it or dies
+ * (its library broke the handle: every call fails with NOTCONN). If the client's node leaves
+ * the view, recover.c takes over (released at the fence). A connection the master closed
+ * itself (a malformed message), or one of a client of this node (the close of a local
+ * connection is the process's own doing), is released at once, as before.
+ */
+#include "master/daemon.h"
+
+#include <string.h>
+
+#define ASK_EVERY_NS (200ull * 1000 * 1000)
+
+static bool in_view(const struct shard *s, uint32_t node)
+{
+    for (size_t i = 0; i < s->d->cfg.nnodes && i < 64; i++)
+        if (s->d->cfg.nodes[i].id == node)
+            return s->view_mask & (1ull << i);
+    return false;
+}
+
+/* Held until its home says the handle is gone. */
+bool alive_hold(struct shard *s, const struct mclient *c)
+{
+    return c->conn_failed && !c->gone && c->hello.role == ROLE_CLIENT && c->ls &&
+           c->hello.node != s->node && in_view(s, c->hello.node);
+}
+
+static void ask(struct shard *s, struct mclient *c, uint64_t now)
+{
+    struct proto_msg m = {0};
+
+    m.hdr.type = MSG_ALIVE;
+    m.u.alive = (struct msg_alive){ALIVE_ASK, 0, c->hello.node, c->hello.pid, c->hello.incarnation};
+    c->next_ask_ns = now + ASK_EVERY_NS;
+    outbox_send(s, c->hello.node, 0, &m);
+}
+
+void alive_tick(struct shard *s, uint64_t now)
+{
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        struct mclient *c = s->clients[i];
+        if (c && c->closing && now >= c->next_ask_ns && alive_hold(s, c))
+            ask(s, c, now);
+    }
+}
+
+/* The home's side: is a handle (pid, incarnation) of this node still connected here? */
+static bool home_open(const struct shard *s, const struct msg_alive *a)
+{
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        const struct mclient *c = s->clients[i];
+        if (c && !c->closing && c->home && c->hello.pid == a->pid &&
+            c->hello.incarnation == a->incarnation)
+            return true;
+    }
+    return false;
+}
+
+static void answer(struct shard *s, struct mclient *c, const struct msg_alive *a)
+{
+    struct proto_msg m = {0};
+
+    m.hdr.type = MSG_ALIVE;
+    m.u.alive = *a;
+    m.u.alive.op = ALIVE_ANSWER;
+    m.u.alive.alive = home_open(s, a);
+    send_msg(s, c, &m);
+}
+
+static void gone(struct shard *s, const struct msg_alive *a)
+{
+    for (uint32_t i = 0; i < s->nclients; i++) {
+        struct mclient *c = s->clients[i];
+        if (c && c->hello.role == ROLE_CLIENT && c->hello.node == a->node &&
+            c->hello.pid == a->pid && c->hello.incarnation == a->incarnation && c->conn_failed)
+            c->gone = true; /* close_marked closes it now */
+    }
+}
+
+void alive_msg(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    const struct msg_alive *a = &m->u.alive;
+
+    if (c->hello.role != ROLE_PEER) {
+        log_msg("shard %u: ALIVE from %s (not a peer); closing it", s->index,
+                rt_conn_peer(c->conn));
+        s->stats.malformed++;
+        c->closing = true;
+    } else if (a->op == ALIVE_ASK && s->index == 0 && a->node == s->node) {
+        answer(s, c, a);
+    } else if (a->op == ALIVE_ANSWER && !a->alive) {
+        gone(s, a);
+    }
+}
