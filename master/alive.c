@@ -13,6 +13,7 @@
  *   master --ALIVE ASK(node, pid, incarnation)--> its home   (again every ASK_EVERY_NS)
  *   home   --ALIVE ANSWER(alive)-------------------> master   (is that handle's home
  *                                                               connection open?)
+ *   home   --ALIVE ANSWER(0), as soon as that home connection closes (the ASK left a watch)
  *   master: ANSWER 0 ──► every connection of that handle closes: its locks are released
  *
  * A handle that lives on keeps its locks at that master until the process closes it or dies
@@ -23,6 +24,7 @@
  */
 #include "master/daemon.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define ASK_EVERY_NS (200ull * 1000 * 1000)
@@ -73,15 +75,73 @@ static bool home_open(const struct shard *s, const struct msg_alive *a)
     return false;
 }
 
-static void answer(struct shard *s, struct mclient *c, const struct msg_alive *a)
+static void send_answer(struct shard *s, struct mclient *c, const struct msg_alive *a, bool alive)
 {
     struct proto_msg m = {0};
 
     m.hdr.type = MSG_ALIVE;
     m.u.alive = *a;
     m.u.alive.op = ALIVE_ANSWER;
-    m.u.alive.alive = home_open(s, a);
+    m.u.alive.alive = alive;
     send_msg(s, c, &m);
+}
+
+/* A watch: the asker hears ANSWER(0) the moment the handle's home connection closes, rather
+ * than at its next ASK. One per (asker, handle); they go with the answer or the asker. */
+struct alive_watch {
+    uint32_t asker; /* client id of the peer connection that asked */
+    struct msg_alive a;
+};
+
+static void watch(struct shard *s, const struct mclient *c, const struct msg_alive *a)
+{
+    struct alive_watch *v;
+
+    for (uint32_t i = 0; i < s->nwatches; i++)
+        if (s->watches[i].asker == c->id && s->watches[i].a.pid == a->pid &&
+            s->watches[i].a.incarnation == a->incarnation)
+            return;
+    if (!(v = realloc(s->watches, (s->nwatches + 1) * sizeof(*v))))
+        return; /* the asker asks again anyway */
+    s->watches = v;
+    v[s->nwatches++] = (struct alive_watch){c->id, *a};
+}
+
+static void answer(struct shard *s, struct mclient *c, const struct msg_alive *a)
+{
+    bool open = home_open(s, a);
+
+    if (open)
+        watch(s, c, a);
+    send_answer(s, c, a, open);
+}
+
+/* Shard 0: connection c closes; a home connection ends the watches on its handle, and an
+ * asker's its own. */
+void alive_conn_gone(struct shard *s, const struct mclient *c)
+{
+    uint32_t kept = 0;
+
+    for (uint32_t i = 0; i < s->nwatches; i++) {
+        struct alive_watch *w = &s->watches[i];
+        bool ends = w->asker == c->id;
+        if (c->home && w->a.pid == c->hello.pid && w->a.incarnation == c->hello.incarnation) {
+            struct mclient *asker = client_by_id(s, w->asker);
+            if (asker && !asker->closing)
+                send_answer(s, asker, &w->a, false);
+            ends = true;
+        }
+        if (!ends)
+            s->watches[kept++] = *w;
+    }
+    s->nwatches = kept;
+}
+
+void alive_free(struct shard *s)
+{
+    free(s->watches);
+    s->watches = NULL;
+    s->nwatches = 0;
 }
 
 static void gone(struct shard *s, const struct msg_alive *a)

@@ -170,6 +170,8 @@ struct shard {
     struct glc_table *glc; /* group lock containers (glc.c; shard 0), NULL until first needed */
     struct outbox *outbox; /* queued messages to other shards (outbox.c), NULL until needed */
     struct keeper *keeper; /* orphans and group locks of this node's owners (keeper.c; shard 0) */
+    struct alive_watch *watches; /* alive.c: askers to tell when a home connection closes */
+    uint32_t nwatches;
     uint8_t sendbuf[PROTO_MAX_MSG];
 };
 
@@ -319,6 +321,8 @@ void deadlock_free(struct shard *s);
 bool alive_hold(struct shard *s, const struct mclient *c);
 void alive_tick(struct shard *s, uint64_t now);
 void alive_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
+void alive_conn_gone(struct shard *s, const struct mclient *c);
+void alive_free(struct shard *s);
 
 /* outbox.c: messages to other shards over ROLE_PEER connections made on demand */
 int outbox_send(struct shard *s, uint16_t node, uint16_t shard, struct proto_msg *m);

@@ -247,6 +247,7 @@ static void client_close(struct shard *s, struct mclient *c)
         deadlock_conn_gone(s, c);
     glc_conn_gone(s, c);
     outbox_conn_gone(s, c);
+    alive_conn_gone(s, c);
     rd_conn_gone(s, c);
     s->clients[c->id] = NULL;
     rt_close(c->conn);
@@ -475,6 +476,7 @@ void shard_join(struct shard *s)
     glc_free(s);
     keeper_free(s);
     outbox_free(s);
+    alive_free(s);
     rd_free(s);
     shard_tables_free(s);
     rt_ctx_destroy(s->ctx);

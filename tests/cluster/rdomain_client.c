@@ -534,6 +534,9 @@ int main(int argc, char **argv)
     EXPECT("detach with an outstanding collection is ALREADY", rdlm_rd_detach(ls, rd, 0),
            RDLM_E_ALREADY);
     verdict("another holder dies after the collect", hold_and_kill(dom, rb, NULL, NULL));
+    st = probe(rb, rd, NULL); /* waits until its master has released the dead holder's PW */
+    verdict("its value block reads as invalid once its master released it",
+            st == 1 ? 0 : failf("%d", st));
     EXPECT("validate: MORE_TO_RECOVER (another became invalid since the collect)",
            c ? rdlm_rd_validate(ls, rd, c) : RDLM_E_INVAL, RDLM_E_MORE_TO_RECOVER);
     c = NULL;
