@@ -64,6 +64,11 @@ check() { # check NAME CONDITION-RESULT(0/1) [DETAIL]
 }
 
 finish() {
+    if [ "$fail" != 0 ] && [ -n "${cdir:-}" ]; then # what the daemons and the client said
+        for f in "$cdir"/node-*.log "${err:-/dev/null}"; do
+            [ -s "$f" ] && { echo "--- last lines of $(basename "$f"):"; tail -n 40 "$f"; }
+        done
+    fi
     echo "rdomain: $pass passed, $fail failed"
     [ "$fail" = 0 ]
     exit
@@ -77,7 +82,8 @@ fi
 export RDLM_CONFIG=$cdir/cluster.ini
 
 out=$tmp/client.out
-setsid timeout -k 5 240 "$client" "$cdir" >"$out" 2>&1 &
+err=$tmp/client.err # RDLM_DEBUG: why a handle broke, shown if something failed
+RDLM_DEBUG=1 setsid timeout -k 5 240 "$client" "$cdir" >"$out" 2>"$err" &
 client_pid=$!
 wait "$client_pid"
 rc=$?
