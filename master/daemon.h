@@ -48,6 +48,7 @@ struct mclient {
     struct mls *ls;    /* the lockspace opened on this connection */
     uint64_t owner_id; /* engine owner id: (connection serial << 32) | pid */
     int member;        /* our heartbeat connection to that member, -1 otherwise */
+    bool established;  /* our connection: the other end accepted it (RT_EV_CONNECTED) */
     bool closing;
     bool lost; /* a process of a node the view left out: unserved, kept until fenced */
     bool conn_failed;     /* the transport closed it (alive.c: a remote client is then held) */

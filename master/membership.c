@@ -130,8 +130,10 @@ static bool is_lost(const struct rdlmd *d, size_t i, uint64_t now)
     uint64_t seen = atomic_load(&m->last_seen_ns);
     uint64_t limit = lost_ns(d);
 
-    if ((int)i == d->my_index || !seen)
+    if ((int)i == d->my_index)
         return false;
+    if (!seen) /* never heard: lost only if it accepted our connection and then closed it */
+        return atomic_load(&m->lost);
     if (!atomic_load(&m->lost) && now - seen >= limit) {
         atomic_store((_Atomic bool *)&m->lost, true);
         log_msg("node %u lost: silent for %lu ms", m->node,
@@ -424,7 +426,8 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
 /* A connection to or from another daemon closed. Only the connection its heartbeats came on
  * says that daemon is gone: any process may connect and claim to be a daemon, a connect that
  * never completed says nothing (it may be starting), and our own connection to it may be an
- * old one (to a daemon since restarted): when that closes we only connect again. */
+ * old one (to a daemon since restarted): when that closes we only connect again - unless we
+ * never heard it at all and our connection had been accepted: then it was up and is gone. */
 void membership_daemon_gone(struct shard *s, struct mclient *c)
 {
     struct rdlmd *d = s->d;
@@ -434,6 +437,15 @@ void membership_daemon_gone(struct shard *s, struct mclient *c)
         d->members[c->member].conn = NULL;
     if (i < 0 || i == d->my_index || atomic_load(&d->stop))
         return;
+    if (c->member == i && c->established && !atomic_load(&d->members[i].last_seen_ns) &&
+        !atomic_load(&d->members[i].lost)) {
+        /* It was up (it accepted us) and died before we heard it: without this it would never
+         * count as lost, and the view that rebuilds what it mastered would never come. */
+        atomic_store(&d->members[i].lost, true);
+        log_msg("node %u lost: it accepted our connection, then closed it before we heard it",
+                d->members[i].node);
+        return;
+    }
     if (atomic_load(&d->members[i].hb_conn) != c)
         return;
     atomic_store(&d->members[i].hb_conn, NULL);

@@ -372,6 +372,7 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
         if (ev->type == RT_EV_CONNECTED && ev->status != RT_OK && c)
             c->closing = true;
         else if (ev->type == RT_EV_CONNECTED && c) {
+            c->established = true;
             deadlock_conn_up(s, c);
             outbox_conn_up(s, c);
         }
