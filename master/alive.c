@@ -29,19 +29,11 @@
 
 #define ASK_EVERY_NS (200ull * 1000 * 1000)
 
-static bool in_view(const struct shard *s, uint32_t node)
-{
-    for (size_t i = 0; i < s->d->cfg.nnodes && i < 64; i++)
-        if (s->d->cfg.nodes[i].id == node)
-            return s->view_mask & (1ull << i);
-    return false;
-}
-
 /* Held until its home says the handle is gone. */
 bool alive_hold(struct shard *s, const struct mclient *c)
 {
     return c->conn_failed && !c->gone && c->hello.role == ROLE_CLIENT && c->ls &&
-           c->hello.node != s->node && in_view(s, c->hello.node);
+           c->hello.node != s->node && shard_in_view(s, c->hello.node);
 }
 
 static void ask(struct shard *s, struct mclient *c, uint64_t now)

@@ -283,6 +283,8 @@ struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct prot
 struct mclient *shard_connect_peer(struct shard *s, uint16_t node, uint16_t shard);
 
 uint64_t membership_mask(struct rdlmd *d, uint32_t *epoch, uint64_t *masters);
+int node_index(const struct rdlmd *d, uint32_t node); /* in the cluster file, -1 if none */
+bool shard_in_view(const struct shard *s, uint32_t node); /* a member of the shard's view */
 void membership_kick(struct shard *s);
 void membership_daemon_gone(struct shard *s, struct mclient *c);
 

@@ -32,14 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int node_index(const struct rdlmd *d, uint32_t node)
-{
-    for (size_t i = 0; i < d->cfg.nnodes && i < 64; i++)
-        if (d->cfg.nodes[i].id == node)
-            return (int)i;
-    return -1;
-}
-
 void fault_init(struct rdlmd *d)
 {
     const char *v = getenv("RDLM_FAULT_INJECTION");

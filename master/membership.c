@@ -98,6 +98,21 @@ static void set_view(struct rdlmd *d, uint32_t epoch, uint64_t mask, uint64_t ma
     }
 }
 
+int node_index(const struct rdlmd *d, uint32_t node)
+{
+    for (size_t i = 0; i < d->cfg.nnodes && i < 64; i++)
+        if (d->cfg.nodes[i].id == node)
+            return (int)i;
+    return -1;
+}
+
+bool shard_in_view(const struct shard *s, uint32_t node)
+{
+    int i = node_index(s->d, node);
+
+    return i >= 0 && (s->view_mask & (1ull << i));
+}
+
 static int member_index(const struct rdlmd *d, uint16_t node)
 {
     for (size_t i = 0; i < d->cfg.nnodes; i++)

@@ -2,16 +2,19 @@
  * master/outbox.c - one shard's messages to other shards (of this daemon or of others) that
  * must survive the time a connection takes to come up: a queue per (node, shard), kept as
  * encoded bytes, sent over a ROLE_PEER connection made on demand (shard_connect_peer), flushed
- * once it is up, made again while messages wait, and emptied when the node leaves the view
- * (its shards are no more: whatever they were told is moot).
+ * once it is up, made again while messages wait (at most every RETRY_NS), and emptied when
+ * the node leaves the view (its shards are no more: whatever they were told is moot).
  *
- * Users: group containers' PURGEs (glc.c) and the orphan keeper's notices and reports
- * (keeper.c). The answers, if any, arrive as ordinary messages on the peer connection.
+ * Users: group containers' PURGEs (glc.c), the keeper's notices and reports (orphan.c,
+ * keeper.c) and the questions to a client's home (alive.c). The answers, if any, arrive as ordinary
+ * messages on the peer connection.
  */
 #include "master/daemon.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#define RETRY_NS (50ull * 1000 * 1000)
 
 struct outbox_msg {
     struct outbox_msg *next;
@@ -23,6 +26,7 @@ struct outbox_peer {
     uint16_t node, shard;
     struct mclient *c; /* the connection, NULL while there is none */
     bool open;         /* ... and it is up */
+    uint64_t retry_ns; /* no new connection before (one failed: the node may be dying) */
     struct outbox_msg *head, *tail;
 };
 
@@ -91,7 +95,7 @@ int outbox_send(struct shard *s, uint16_t node, uint16_t shard, struct proto_msg
     else
         p->head = q;
     p->tail = q;
-    if (!p->c) {
+    if (!p->c && now_ns() >= p->retry_ns) {
         p->c = shard_connect_peer(s, node, shard);
         p->open = false;
     }
@@ -114,26 +118,17 @@ void outbox_conn_gone(struct shard *s, struct mclient *c)
         if (s->outbox->peers[i].c == c) {
             s->outbox->peers[i].c = NULL; /* outbox_tick connects again while messages wait */
             s->outbox->peers[i].open = false;
+            s->outbox->peers[i].retry_ns = now_ns() + RETRY_NS;
         }
-}
-
-static bool in_view(const struct shard *s, uint16_t node)
-{
-    const struct rdlm_cluster_config *cfg = &s->d->cfg;
-
-    for (size_t n = 0; n < cfg->nnodes && n < 64; n++)
-        if (cfg->nodes[n].id == node)
-            return s->view_mask & (1ull << n);
-    return false;
 }
 
 void outbox_tick(struct shard *s)
 {
     for (uint32_t i = 0; s->outbox && i < s->outbox->npeers; i++) {
         struct outbox_peer *p = &s->outbox->peers[i];
-        if (!in_view(s, p->node)) {
+        if (!shard_in_view(s, p->node)) {
             peer_empty(p);
-        } else if (p->head && !p->c) {
+        } else if (p->head && !p->c && now_ns() >= p->retry_ns) {
             p->c = shard_connect_peer(s, p->node, p->shard);
             p->open = false;
         }

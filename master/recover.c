@@ -497,14 +497,6 @@ static void home_check(struct shard *s)
 
 /* ---- view changes and the barrier ---- */
 
-static int node_index(const struct rdlmd *d, uint32_t node)
-{
-    for (size_t i = 0; i < d->cfg.nnodes; i++)
-        if (d->cfg.nodes[i].id == node)
-            return (int)i;
-    return -1;
-}
-
 static void view_changed(struct shard *s, uint64_t now)
 {
     uint32_t epoch;

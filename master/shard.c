@@ -380,11 +380,17 @@ static void handle_event(struct shard *s, const struct rt_completion *ev)
     }
 }
 
+/* A closing client whose locks must outlive its connection for now: a lost node's process
+ * until the fence (recover.c), a remote one until its home says it is gone (alive.c). */
+static bool held(struct shard *s, const struct mclient *c)
+{
+    return recover_hold_lost(s, c) || alive_hold(s, c);
+}
+
 static void close_marked(struct shard *s)
 {
     for (uint32_t i = 0; i < s->nclients; i++)
-        if (s->clients[i] && s->clients[i]->closing && !recover_hold_lost(s, s->clients[i]) &&
-            !alive_hold(s, s->clients[i]))
+        if (s->clients[i] && s->clients[i]->closing && !held(s, s->clients[i]))
             client_close(s, s->clients[i]);
 }
 
