@@ -924,7 +924,7 @@ static void dec_fault(struct rbuf *r, struct proto_msg *m)
     f->op = r_u8(r);
     f->n = r_u8(r);
     if (f->n > PROTO_FAULT_NODES || (f->op == FAULT_ISOLATE) != (f->n > 0) ||
-        (f->op != FAULT_ISOLATE && f->op != FAULT_HEAL)) {
+        (f->op != FAULT_ISOLATE && f->op != FAULT_HEAL && f->op != FAULT_LOSE_COMPLETIONS)) {
         r->bad = true;
         return;
     }

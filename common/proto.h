@@ -16,15 +16,15 @@
 
 #include "rdlm/constants.h"
 
-#define PROTO_MAGIC0    'R'
-#define PROTO_MAGIC1    'L'
-#define PROTO_VERSION   1
-#define PROTO_HDR_LEN   24
-#define PROTO_MAX_MSG   4096u
-#define PROTO_MAX_TEXT  3900u /* text payload of a REPLY */
-#define PROTO_MAX_HOLDS 128u  /* lock entries in one HOLD_REPORT */
-#define RDLM_GLC_MAX_LS_WIRE    16 /* = RDLM_GLC_MAX_LS (rdlm.h) */
-#define RDLM_RDNAME_MAXLEN_WIRE 32 /* = RDLM_RDNAME_MAXLEN (rdlm.h) */
+#define PROTO_MAGIC0            'R'
+#define PROTO_MAGIC1            'L'
+#define PROTO_VERSION           1
+#define PROTO_HDR_LEN           24
+#define PROTO_MAX_MSG           4096u
+#define PROTO_MAX_TEXT          3900u /* text payload of a REPLY */
+#define PROTO_MAX_HOLDS         128u  /* lock entries in one HOLD_REPORT */
+#define RDLM_GLC_MAX_LS_WIRE    16    /* = RDLM_GLC_MAX_LS (rdlm.h) */
+#define RDLM_RDNAME_MAXLEN_WIRE 32    /* = RDLM_RDNAME_MAXLEN (rdlm.h) */
 
 enum msg_type {
     MSG_SHARD_INFO = 1,
@@ -171,9 +171,9 @@ struct msg_hold {
     uint64_t group, xid; /* not on the wire in HOLD_REPORT (0); set by recovery reports */
     uint64_t parent;     /* likewise: a sub-resource lock's parent lock, and its resource */
     struct msg_name subname;
-    uint32_t rd_id;      /* likewise: the resource is persistent in this domain */
-    uint8_t kept;        /* likewise: a keeper reported it (keeper.c), for this owner: */
-    uint8_t orphan;      /* ... an orphan (else a group lock) */
+    uint32_t rd_id; /* likewise: the resource is persistent in this domain */
+    uint8_t kept;   /* likewise: a keeper reported it (keeper.c), for this owner: */
+    uint8_t orphan; /* ... an orphan (else a group lock) */
     uint8_t owner_kind;
     uint16_t owner_node;
     uint64_t owner_id;
@@ -314,12 +314,12 @@ struct msg_dl_cancel {
 
 /* Group lock containers (master/glc.c, lib/glc.c): kept by each node's shard 0. */
 enum glc_op {
-    GLC_CREATE = 1,   /* flags, lss: create and attach the sender; REPLY text = id (8 bytes) */
-    GLC_ATTACH = 2,   /* id, lss: the sender's lockspaces */
-    GLC_DETACH = 3,   /* the sender's attachment */
-    GLC_DESTROY = 4,  /* id, flags */
-    GLC_LOCK_ADD = 5, /* id, lkid, lsid, name: a group lock was created */
-    GLC_LOCK_DEL = 6, /* id, lkid: a group lock ended */
+    GLC_CREATE = 1,    /* flags, lss: create and attach the sender; REPLY text = id (8 bytes) */
+    GLC_ATTACH = 2,    /* id, lss: the sender's lockspaces */
+    GLC_DETACH = 3,    /* the sender's attachment */
+    GLC_DESTROY = 4,   /* id, flags */
+    GLC_LOCK_ADD = 5,  /* id, lkid, lsid, name: a group lock was created */
+    GLC_LOCK_DEL = 6,  /* id, lkid: a group lock ended */
     GLC_LOCK_FIND = 7, /* id, lkid: REPLY text = lsid (8) namelen (1) name */
     GLC_PURGE = 8      /* home shard 0 -> every shard (ROLE_PEER): release group id's locks */
 };
@@ -336,9 +336,9 @@ struct msg_glc {
 /* Recovery domains (master/rd.c, lib/rd.c; docs/protocol.md section 7). The domain master
  * is the (node, shard) placement gives the domain's name under PROTO_RD_SEED. */
 enum rd_op {
-    RD_ATTACH = 1,       /* domain master: name, rd_id, flags (RDLM_RD_PROCESS|GROUP, RDF_*), group */
-    RD_DETACH = 2,       /* domain master: rd_id, flags (PROCESS|GROUP, INVALIDATE), group */
-    RD_COLLECT = 3,      /* domain master: rd_id, group: the sender collects */
+    RD_ATTACH = 1,  /* domain master: name, rd_id, flags (RDLM_RD_PROCESS|GROUP, RDF_*), group */
+    RD_DETACH = 2,  /* domain master: rd_id, flags (PROCESS|GROUP, INVALIDATE), group */
+    RD_COLLECT = 3, /* domain master: rd_id, group: the sender collects */
     RD_VALIDATE_END = 4, /* domain master: rd_id, group, flags (RDF_MORE): end the collection */
     RD_ABORT = 5,        /* domain master: rd_id: drop the sender's collection (scan failed) */
     RD_SCAN = 6,         /* any shard: rd_id; cursor 1: resume after items[0]. REPLY text:
@@ -347,12 +347,12 @@ enum rd_op {
     RD_INVALIDATE = 8,   /* any shard: rd_id: every resource invalid, new ones too */
     RD_CLEAR = 9,        /* any shard: rd_id: the domain was validated (new ones start valid) */
 };
-#define RDF_REATTACH  0x100u /* RD_ATTACH after the domain master was lost (recovery) */
-#define RDF_COLLECTOR 0x200u /* ... and the sender had the outstanding collection */
-#define RDF_MORE      0x400u /* RD_VALIDATE_END: the rescan found uncollected invalid ones */
-#define PROTO_RD_SEED 0x52444f4d41494e53ull /* placement seed of domain names */
-#define PROTO_RD_SCAN_MAX 48u             /* items in one RD_SCAN reply */
-#define PROTO_RD_ITEMS 40 /* resources in one RD_VALIDATE message or RD_SCAN reply */
+#define RDF_REATTACH      0x100u /* RD_ATTACH after the domain master was lost (recovery) */
+#define RDF_COLLECTOR     0x200u /* ... and the sender had the outstanding collection */
+#define RDF_MORE          0x400u /* RD_VALIDATE_END: the rescan found uncollected invalid ones */
+#define PROTO_RD_SEED     0x52444f4d41494e53ull /* placement seed of domain names */
+#define PROTO_RD_SCAN_MAX 48u                   /* items in one RD_SCAN reply */
+#define PROTO_RD_ITEMS    40 /* resources in one RD_VALIDATE message or RD_SCAN reply */
 struct msg_rd_item {
     uint64_t lsid;
     struct msg_name name;
@@ -396,8 +396,10 @@ struct msg_orphan {
 
 /* Fault injection (master/fault.c; docs/operations.md): refused unless the daemon was started
  * with RDLM_FAULT_INJECTION=1. ISOLATE adds nodes[0..n-1] (node ids, n >= 1) to the nodes the
- * daemon treats as behind a partition; HEAL (n = 0) ends every isolation. */
-enum fault_op { FAULT_ISOLATE = 1, FAULT_HEAL = 2 };
+ * daemon treats as behind a partition; LOSE_COMPLETIONS (n = 0) makes it send no lock
+ * completion any more (replies still go: a daemon that dies between a reply and the completion
+ * that follows it); HEAL (n = 0) ends both. */
+enum fault_op { FAULT_ISOLATE = 1, FAULT_HEAL = 2, FAULT_LOSE_COMPLETIONS = 3 };
 #define PROTO_FAULT_NODES 64u
 struct msg_fault {
     uint8_t op;

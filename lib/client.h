@@ -68,13 +68,13 @@ struct clock { /* one of this handle's locks */
     bool unlocking;
     int8_t unlock_grmode;  /* the granted mode the pending unlock was sent with */
     uint32_t unlock_flags; /* ... and its flags (sent again if a grant overtook it) */
-    bool sync;           /* a thread waits for the pending operation */
-    uint8_t sync_op;     /* which one: ENG_OP_REQUEST or ENG_OP_UNLOCK */
-    bool done;           /* sync: the completion arrived */
-    bool free_after;     /* sync: the lock ended; the waiter frees it */
-    bool lvbseq_known;   /* lvbseq is the LVB's sequence as of our last read/write */
-    bool lvb_prewritten; /* a failed fast attempt already wrote the LVB record */
-    uint32_t flags;      /* flags of the last request */
+    bool sync;             /* a thread waits for the pending operation */
+    uint8_t sync_op;       /* which one: ENG_OP_REQUEST or ENG_OP_UNLOCK */
+    bool done;             /* sync: the completion arrived */
+    bool free_after;       /* sync: the lock ended; the waiter frees it */
+    bool lvbseq_known;     /* lvbseq is the LVB's sequence as of our last read/write */
+    bool lvb_prewritten;   /* a failed fast attempt already wrote the LVB record */
+    uint32_t flags;        /* flags of the last request */
     uint64_t lvbseq;
     uint64_t hint;
     uint64_t group;
@@ -82,6 +82,8 @@ struct clock { /* one of this handle's locks */
     uint32_t timeout_cs, rd_id; /* likewise */
     uint32_t persist_rd;        /* created with PERSIST_RES: the resource's recovery domain */
     bool resend;                /* its master was lost: send the pending request again */
+    uint32_t resent;            /* times the pending request went again to a new master: a
+                                   cancel answered across a re-send was answered by the old one */
     bool demoted;               /* recovery reported it at NL (a CONVDEADLK conversion the lost
                                    master may have demoted): its completion says DEMOTED */
     bool cancel_accepted;       /* a master accepted a cancel of the pending request: if that master
@@ -164,8 +166,8 @@ bool client_trace(void);
 
 /* glc.c: group lock containers */
 int glc_lock_register(struct rdlm_ls *ls, const struct clock *l); /* registry: a group lock */
-void glc_lock_ended(struct rdlm_ls *ls, const struct clock *l); /* ... and ended */
-struct clock *glc_import(struct rdlm_ls *ls, uint64_t lkid); /* another member's group lock */
+void glc_lock_ended(struct rdlm_ls *ls, const struct clock *l);   /* ... and ended */
+struct clock *glc_import(struct rdlm_ls *ls, uint64_t lkid);      /* another member's group lock */
 void glc_handle_closed(const struct rdlm_ls *ls);
 bool glc_lock_current(struct rdlm_ls *ls, const struct clock *l); /* still in the registry */
 
@@ -203,7 +205,7 @@ void view_apply(struct rdlm_ls *ls, uint32_t epoch, uint64_t mask, uint64_t mast
 void recover_run(struct rdlm_ls *ls);
 
 /* rd.c: recovery domains */
-bool rd_group_attached(void);        /* some attachment of this process is RDLM_RD_GROUP */
+bool rd_group_attached(void);          /* some attachment of this process is RDLM_RD_GROUP */
 void rd_ls_closed(struct rdlm_ls *ls); /* the attachments made through ls end */
 void rd_recover(struct rdlm_ls *ls);   /* under ls->mu: re-attach where the domain master moved */
 

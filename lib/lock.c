@@ -216,6 +216,7 @@ int resend_request(struct rdlm_ls *ls, struct clock *l)
 {
     struct rdlm_lock_ext ext = {.xid = l->xid, .timeout_cs = l->timeout_cs, .rd_id = l->rd_id};
 
+    l->resent++;
     return send_request(ls, l, l->rqmode, l->flags, &ext);
 }
 
@@ -486,6 +487,7 @@ static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool dea
     struct clock *l = find_or_import(ls, lkid);
     struct proto_msg m = {0}, *reply;
     int st = RDLM_E_NOTCONN;
+    uint32_t resent;
 
     if (!l)
         return RDLM_E_NOLOCK;
@@ -498,15 +500,20 @@ static int do_cancel(struct rdlm_ls *ls, uint64_t lkid, uint32_t flags, bool dea
     m.u.cancel = (struct msg_cancel){lkid, flags, deadlock};
     /* The master may be lost before or while it answers: then the request is re-sent to its
      * new master by the recovery, and the cancel goes there (a grant that was already on its
-     * way from the lost master wins: CANCELGRANT, as for any cancel that comes too late). */
+     * way from the lost master wins: CANCELGRANT, as for any cancel that comes too late). An
+     * answer read before the recovery but taken after it marked or re-sent the request came
+     * from the lost master: what it accepted died with it, so the cancel goes again too. */
     for (int tries = 0; tries < 3; tries++) {
         wait_for_new_master(ls, lkid);
         l = lock_find(ls, lkid);
         if (!l || !l->pending || ls->broken)
             break;
+        resent = l->resent;
         st = lost_master(ls, l) || request_reply(ls, l->res->cc, &m, reply, -1) < 0
                  ? RDLM_E_NOTCONN
                  : reply->u.reply.status;
+        if ((l = lock_find(ls, lkid)) && l->pending && (l->resend || l->resent != resent))
+            st = RDLM_E_NOTCONN; /* a lost master answered: the request lives on the new one */
         if (st != RDLM_E_NOTCONN)
             break;
     }

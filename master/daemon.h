@@ -50,7 +50,7 @@ struct mclient {
     int member;        /* our heartbeat connection to that member, -1 otherwise */
     bool established;  /* our connection: the other end accepted it (RT_EV_CONNECTED) */
     bool closing;
-    bool lost; /* a process of a node the view left out: unserved, kept until fenced */
+    bool lost;            /* a process of a node the view left out: unserved, kept until fenced */
     bool conn_failed;     /* the transport closed it (alive.c: a remote client is then held) */
     bool gone;            /* alive.c: its home says the handle is gone */
     uint64_t next_ask_ns; /* alive.c: when to ask its home again */
@@ -166,8 +166,8 @@ struct shard {
     uint64_t rec_start_ns;
     struct future_msg *future_head, *future_tail;
     uint32_t groups_purged_epoch; /* lost nodes' containers purged for this view (recover.c) */
-    struct dl_shard *dl; /* deadlock search (deadlock.c), NULL until first needed */
-    struct rd_shard *rd; /* recovery domains (rd.c), NULL until first needed */
+    struct dl_shard *dl;          /* deadlock search (deadlock.c), NULL until first needed */
+    struct rd_shard *rd;          /* recovery domains (rd.c), NULL until first needed */
     struct glc_table *glc; /* group lock containers (glc.c; shard 0), NULL until first needed */
     struct outbox *outbox; /* queued messages to other shards (outbox.c), NULL until needed */
     struct keeper *keeper; /* orphans and group locks of this node's owners (keeper.c; shard 0) */
@@ -214,8 +214,9 @@ struct rdlmd {
     atomic_bool stop;
     atomic_int exit_status; /* 3: excluded from the view (restart clean) */
     bool verbose;
-    bool fault_injection;       /* RDLM_FAULT_INJECTION=1 at start: rdlmctl isolate/heal work */
-    _Atomic uint64_t isolated;  /* fault.c: nodes behind a simulated partition (node index bits) */
+    bool fault_injection;      /* RDLM_FAULT_INJECTION=1 at start: rdlmctl isolate/heal work */
+    _Atomic uint64_t isolated; /* fault.c: nodes behind a simulated partition (node index bits) */
+    _Atomic bool lose_completions; /* fault.c: lock completions are dropped, not sent */
 };
 
 /* shard.c */
@@ -254,7 +255,8 @@ struct rdlm_placement_target shard_place(const struct shard *s, uint64_t ls_id, 
 void serve_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void serve_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m);
-bool serve_park_behind(struct shard *s, struct mclient *c, const struct proto_msg *m, uint64_t lkid);
+bool serve_park_behind(struct shard *s, struct mclient *c, const struct proto_msg *m,
+                       uint64_t lkid);
 void serve_actions(struct shard *s, struct mls *ls);
 void serve_sync_word(struct shard *s, struct mres *r);
 void serve_client_gone(struct shard *s, struct mclient *c);
@@ -283,7 +285,7 @@ struct mclient *shard_add_conn(struct shard *s, rt_conn *conn, const struct prot
 struct mclient *shard_connect_peer(struct shard *s, uint16_t node, uint16_t shard);
 
 uint64_t membership_mask(struct rdlmd *d, uint32_t *epoch, uint64_t *masters);
-int node_index(const struct rdlmd *d, uint32_t node); /* in the cluster file, -1 if none */
+int node_index(const struct rdlmd *d, uint32_t node);     /* in the cluster file, -1 if none */
 bool shard_in_view(const struct shard *s, uint32_t node); /* a member of the shard's view */
 void membership_kick(struct shard *s);
 void membership_daemon_gone(struct shard *s, struct mclient *c);
@@ -292,6 +294,7 @@ void membership_daemon_gone(struct shard *s, struct mclient *c);
 void recover_tick(struct shard *s, uint64_t now);
 bool recover_hold_request(struct shard *s, struct mclient *c, const struct proto_msg *m);
 bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m);
+bool recover_hold_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m);
 bool recover_frozen(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_locks(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void recover_end(struct shard *s, struct mclient *c, const struct proto_msg *m);
@@ -373,6 +376,7 @@ void fault_init(struct rdlmd *d);
 void fault_msg(struct shard *s, struct mclient *c, const struct proto_msg *m);
 void fault_tick(struct shard *s);
 bool fault_isolated(struct rdlmd *d, uint16_t node);
+bool fault_lost(struct shard *s, const struct proto_msg *m); /* m is dropped, not sent */
 int fault_status(struct shard *s, char *buf, size_t len);
 
 /* dispatch (shard.c) re-entry for parked messages */

@@ -22,6 +22,10 @@
  * (docs/protocol.md section 6). Heal is meant for after the isolated node was fenced and left the
  * view (the partition test's drop mode).
  *
+ * `rdlmctl lose-completions --node N` makes daemon N drop every lock completion it would send
+ * (replies still go), until heal: what a client sees of a daemon that dies between the REPLY
+ * to a cancel and the CANCELED that follows it (tests/lib/test_cancel_recovery.c).
+ *
  * The isolation is the daemon's (d->isolated, bits of configured node indexes), changed by
  * the shard that gets the command; each shard applies it to its own connections at its next
  * tick (fault_tick).
@@ -40,6 +44,13 @@ void fault_init(struct rdlmd *d)
     if (d->fault_injection)
         log_msg("fault injection ENABLED (RDLM_FAULT_INJECTION=1): rdlmctl isolate can cut "
                 "this daemon off from other nodes; never in production");
+}
+
+/* LOSE_COMPLETIONS: every lock completion is dropped here, as if it had been lost on the way. */
+bool fault_lost(struct shard *s, const struct proto_msg *m)
+{
+    return m->hdr.type == MSG_COMPLETE &&
+           atomic_load_explicit(&s->d->lose_completions, memory_order_relaxed);
 }
 
 bool fault_isolated(struct rdlmd *d, uint16_t node)
@@ -90,12 +101,19 @@ static uint8_t apply(struct shard *s, const struct msg_fault *f, char *text, siz
     uint64_t mask = 0, now;
     char names[256];
 
+    if (f->op == FAULT_LOSE_COMPLETIONS) {
+        atomic_store(&d->lose_completions, true);
+        log_msg("fault injection: lose completions (no lock completion is sent from now on)");
+        snprintf(text, len, "node %u: losing every lock completion\n", s->node);
+        return RDLM_OK;
+    }
     if (f->op == FAULT_ISOLATE && !(mask = fault_mask(s, f, text, len)))
         return RDLM_E_INVAL;
     if (f->op == FAULT_ISOLATE) {
         now = atomic_fetch_or(&d->isolated, mask) | mask;
     } else {
         atomic_store(&d->isolated, 0);
+        atomic_store(&d->lose_completions, false);
         now = 0;
     }
     mask_names(d, now, names, sizeof(names));

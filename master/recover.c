@@ -272,6 +272,22 @@ bool recover_hold_unlock(struct shard *s, struct mclient *c, const struct proto_
     return hold_named(s, c, m, &u->name);
 }
 
+/* A cancel of a request that waits in the future list (its client has a newer view than this
+ * shard): it waits behind it, and is answered once the request is known (not CANCELGRANT
+ * for a request that was never granted). */
+bool recover_hold_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m)
+{
+    for (struct future_msg *f = s->future_head; f; f = f->next) {
+        struct proto_msg fm;
+        if (f->client == c->id && proto_decode(f->bytes, f->len, &fm) == 0 &&
+            fm.hdr.type == MSG_REQUEST && fm.u.request.lkid == m->u.cancel.lkid) {
+            future_park(s, c, m);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* ---- the clients' reports ---- */
 
 static struct msg_hold hold_of(const struct msg_reclock *l)

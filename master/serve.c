@@ -132,8 +132,11 @@ static void route_aborted_to(struct shard *s, uint64_t lkid, uint32_t cid)
         if (a->kind != ENG_ACT_COMPLETE || a->lkid != lkid || a->op != ENG_OP_REQUEST)
             continue;
         if (c) {
-            struct msg_complete mc = {.lkid = lkid, .op = a->op, .status = a->status,
-                                      .sbflags = a->sbflags, .mode = a->mode};
+            struct msg_complete mc = {.lkid = lkid,
+                                      .op = a->op,
+                                      .status = a->status,
+                                      .sbflags = a->sbflags,
+                                      .mode = a->mode};
             send_completion(s, c, &mc);
         }
         a->kind = ENG_ACT_LVB; /* handled: route_actions skips it */
@@ -489,20 +492,27 @@ void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m)
 
 /* ---- CANCEL ---- */
 
+/* r is in TRANSITION with a parked request for lkid. */
+static bool parked_in(const struct mres *r, uint64_t lkid)
+{
+    if (!r || r->state != RS_TRANSITION)
+        return false;
+    for (const struct parked *p = r->parked_head; p; p = p->next) {
+        struct proto_msg pm;
+        if (proto_decode(p->bytes, p->len, &pm) == 0 && pm.hdr.type == MSG_REQUEST &&
+            pm.u.request.lkid == lkid)
+            return true;
+    }
+    return false;
+}
+
 /* The TRANSITION resource with a parked request for lkid, if any. */
 static struct mres *parked_with(struct mls *ls, uint64_t lkid)
 {
     for (uint32_t b = 0; b < ls->nbuckets; b++)
-        for (struct mres *r = ls->buckets[b]; r; r = r->hnext) {
-            if (r->state != RS_TRANSITION)
-                continue;
-            for (struct parked *p = r->parked_head; p; p = p->next) {
-                struct proto_msg pm;
-                if (proto_decode(p->bytes, p->len, &pm) == 0 && pm.hdr.type == MSG_REQUEST &&
-                    pm.u.request.lkid == lkid)
-                    return r;
-            }
-        }
+        for (struct mres *r = ls->buckets[b]; r; r = r->hnext)
+            if (parked_in(r, lkid))
+                return r;
     return NULL;
 }
 
@@ -532,12 +542,16 @@ void serve_cancel(struct shard *s, struct mclient *c, const struct proto_msg *m)
         r = parked_with(c->ls, k->lkid);
         if (r)
             park_msg(s, r, c, m);
-        else
+        else if (!recover_hold_cancel(s, c, m))
             send_reply(s, c, m->hdr.reqid, RDLM_E_CANCELGRANT, NULL, 0);
         return;
     }
     if (!info.parent_lkid)
         r = mres_find(c->ls, info.name, info.namelen);
+    if (parked_in(r, k->lkid)) { /* a conversion behind a transition: answered once it is known */
+        park_msg(s, r, c, m);
+        return;
+    }
     st = k->deadlock ? eng_cancel_deadlock(c->ls->e, k->lkid, &s->acts)
                      : eng_cancel(c->ls->e, k->lkid, k->flags, &s->acts);
     send_reply(s, c, m->hdr.reqid, (uint8_t)st, NULL, 0);

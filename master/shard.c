@@ -58,6 +58,8 @@ int send_msg(struct shard *s, struct mclient *c, struct proto_msg *m)
     int len = proto_encode(m, s->sendbuf, sizeof(s->sendbuf));
     int rc;
 
+    if (fault_lost(s, m))
+        return 0;
     if (len < 0) {
         log_msg("shard %u: cannot encode %s", s->index, proto_type_name(m->hdr.type));
         return -1;

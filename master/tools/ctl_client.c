@@ -152,7 +152,7 @@ int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const c
     return rc;
 }
 
-int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int isolate,
+int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int op,
                    const unsigned *ids, unsigned n, FILE *out)
 {
     const struct rdlm_node_config *nc = rdlm_config_node(cfg, node);
@@ -164,12 +164,14 @@ int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int iso
     rt_ctx *ctx;
     int rc;
 
+    bool isolate = op == FAULT_ISOLATE;
+
     if (!nc || n > PROTO_FAULT_NODES || (isolate && !n)) {
         fprintf(stderr, "rdlmctl: %s\n", nc ? "bad node list" : "no such node in the cluster file");
         return -EINVAL;
     }
     q.hdr.type = MSG_FAULT;
-    q.u.fault.op = isolate ? FAULT_ISOLATE : FAULT_HEAL;
+    q.u.fault.op = (uint8_t)op;
     q.u.fault.n = (uint8_t)(isolate ? n : 0);
     for (unsigned i = 0; i < q.u.fault.n; i++)
         q.u.fault.nodes[i] = (uint16_t)ids[i];

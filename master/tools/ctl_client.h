@@ -23,10 +23,11 @@ int rdlm_ctl_deadlocks(const struct rdlm_cluster_config *cfg, FILE *out);
 int rdlm_ctl_dump(const struct rdlm_cluster_config *cfg, const char *ls, const char *resource,
                   FILE *out);
 
-/* Fault injection (docs/operations.md): node's daemon isolates the n nodes ids (isolate), or
- * ends every isolation (!isolate, n = 0). 0, -EPERM if the daemon refused (its reason on
+/* Fault injection (docs/operations.md): node's daemon does op (enum fault_op, common/proto.h):
+ * isolates the n nodes ids (FAULT_ISOLATE), loses its lock completions (FAULT_LOSE_COMPLETIONS,
+ * n = 0), or ends both (FAULT_HEAL, n = 0). 0, -EPERM if the daemon refused (its reason on
  * stderr), or another -errno. */
-int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int isolate,
+int rdlm_ctl_fault(const struct rdlm_cluster_config *cfg, unsigned node, int op,
                    const unsigned *ids, unsigned n, FILE *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * master/tools/rdlmctl.c - the operator's command: start/stop a local cluster (up, down) and
- * ask running daemons (status, lockspaces, dump, deadlocks); fault injection (isolate, heal)
- * for tests.  Usage: rdlmctl --help, and
+ * ask running daemons (status, lockspaces, dump, deadlocks); fault injection (isolate, heal,
+ * lose-completions) for tests.  Usage: rdlmctl --help, and
  * docs/operations.md.  Exit status: 0 done, 1 failed, 2 bad usage.
  */
 #include <getopt.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/proto.h"
 #include "master/tools/ctl_client.h"
 #include "master/tools/local_cluster.h"
 
@@ -37,6 +38,9 @@ static const char usage[] =
     "  isolate NODE[,NODE...] --node N  daemon N acts as if the network to those nodes went\n"
     "                                 silent: drops their connections, serves them nothing\n"
     "  heal --node N                  daemon N ends every isolation (closes what it dropped)\n"
+    "                                 and loses no more completions\n"
+    "  lose-completions --node N      daemon N sends no lock completion (replies still go), as\n"
+    "                                 if it died between a reply and the completion after it\n"
     "\n"
     "Options:\n"
     "  --dir DIR          local cluster directory (default $XDG_RUNTIME_DIR/rdlm, else\n"
@@ -50,7 +54,7 @@ static const char usage[] =
     "  --deadlock-wait MS deadlock_wait_ms of the cluster file (default 1000)\n"
     "  --fence-command CMD  fence_command of the cluster file (%n: the node to fence)\n"
     "  --fault-injection  up: start the daemons with RDLM_FAULT_INJECTION=1\n"
-    "  --node N           isolate/heal: the node whose daemon acts\n"
+    "  --node N           isolate/heal/lose-completions: the node whose daemon acts\n"
     "  -h, --help         this text\n"
     "\n"
     "Environment: RDLMD (the rdlmd binary; default: next to rdlmctl), RDLM_CONFIG.\n";
@@ -257,23 +261,26 @@ static int parse_nodes(const char *s, unsigned *ids, unsigned max, unsigned *n)
 static int cmd_fault(const struct args *a)
 {
     int isolate = strcmp(a->cmd, "isolate") == 0;
+    int op = isolate                                   ? FAULT_ISOLATE
+             : strcmp(a->cmd, "lose-completions") == 0 ? FAULT_LOSE_COMPLETIONS
+                                                       : FAULT_HEAL;
     unsigned ids[64], n = 0;
 
     if (a->npos != isolate)
         return bad_usage(isolate ? "usage: rdlmctl isolate NODE[,NODE...] --node N"
-                                 : "usage: rdlmctl heal --node N",
+                                 : "usage: rdlmctl heal|lose-completions --node N",
                          NULL);
     if (isolate && parse_nodes(a->pos[0], ids, 64, &n) < 0)
         return bad_usage("isolate takes node ids 1..65535 separated by commas (at most 64), not",
                          a->pos[0]);
     if (!a->node)
         return bad_usage(isolate ? "isolate needs --node N (the daemon that isolates)"
-                                 : "heal needs --node N (the daemon that heals)",
+                                 : "heal and lose-completions need --node N (the daemon that acts)",
                          NULL);
     struct rdlm_cluster_config cfg;
     if (load_config(a, &cfg) < 0)
         return 1;
-    int rc = rdlm_ctl_fault(&cfg, a->node, isolate, ids, n, stdout);
+    int rc = rdlm_ctl_fault(&cfg, a->node, op, ids, n, stdout);
     rdlm_config_free(&cfg);
     return rc == 0 ? 0 : 1;
 }
@@ -297,10 +304,10 @@ int main(int argc, char **argv)
         return bad_usage("--transport, --shards, --base-port, --deadlock-wait, "
                          "--fence-command and --fault-injection are options of up",
                          NULL);
-    if (!strcmp(a.cmd, "isolate") || !strcmp(a.cmd, "heal"))
+    if (!strcmp(a.cmd, "isolate") || !strcmp(a.cmd, "heal") || !strcmp(a.cmd, "lose-completions"))
         return cmd_fault(&a);
     if (a.node)
-        return bad_usage("--node is an option of isolate and heal", NULL);
+        return bad_usage("--node is an option of isolate, heal and lose-completions", NULL);
     if (strcmp(a.cmd, "down") == 0)
         return a.npos ? bad_usage("down takes no arguments", NULL) : lc_down(a.dir);
     if (!strcmp(a.cmd, "status") || !strcmp(a.cmd, "lockspaces") || !strcmp(a.cmd, "dump") ||

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tests/common/test_fault_ctl.sh BUILD_DIR: `rdlmctl isolate` / `rdlmctl heal` (fault injection,
-# master/fault.c) against real daemons on 127.0.0.1: malformed arguments are bad usage (exit 2)
+# tests/common/test_fault_ctl.sh BUILD_DIR: `rdlmctl isolate` / `heal` / `lose-completions` (fault
+# injection, master/fault.c) against real daemons on 127.0.0.1: malformed arguments are bad usage (exit 2)
 # and reach no daemon; a daemon started without RDLM_FAULT_INJECTION=1 refuses (exit 1, says
 # why, isolates nothing); one started with it (rdlmctl up --fault-injection) rejects unknown
 # nodes and itself, isolates, shows it in `rdlmctl status`, and heals. Every call is bounded;
@@ -63,6 +63,13 @@ check "isolate is refused without fault injection (exit 1)" \
     '[ "$rc" = 1 ] && contains "$out" "fault injection is not enabled"'
 run heal --node 2 --dir "$plain"
 check "heal is refused without fault injection" '[ "$rc" = 1 ]'
+run lose-completions --node 2 --dir "$plain"
+check "lose-completions is refused without fault injection" \
+    '[ "$rc" = 1 ] && contains "$out" "not enabled"'
+run lose-completions 3 --node 2 --dir "$plain"
+check "lose-completions takes no node list" '[ "$rc" = 2 ]'
+run lose-completions --dir "$plain"
+check "lose-completions without --node is bad usage" '[ "$rc" = 2 ] && contains "$out" "--node"'
 run isolate 3 --node 9 --dir "$plain"
 check "isolate --node of no such node fails" '[ "$rc" = 1 ] && contains "$out" "no such node"'
 run status --dir "$plain"
@@ -96,6 +103,11 @@ check "heal" '[ "$rc" = 0 ] && contains "$out" "isolating nodes: none"'
 run status --dir "$fi"
 check "after heal node 1 isolates nothing" \
     '! contains "$out" "ISOLATED" && ! contains "$out" "isolating nodes 2"'
+run lose-completions --node 2 --dir "$fi"
+check "lose-completions on node 2" '[ "$rc" = 0 ] && contains "$out" "node 2: losing every lock completion"'
+check "node 2 logs it" 'grep -q "lose completions" "$fi/node-2.log"'
+run heal --node 2 --dir "$fi"
+check "heal on node 2 (ends it)" '[ "$rc" = 0 ] && contains "$out" "isolating nodes: none"'
 
 echo "fault-ctl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

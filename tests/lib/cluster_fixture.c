@@ -45,8 +45,8 @@ int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, co
     static int registered;
     char cmd[2048], cfg[300];
     const char *build = getenv("RDLM_BUILD") ? getenv("RDLM_BUILD") : "build";
-    const char *transport = getenv("RDLM_FIXTURE_TRANSPORT") ? getenv("RDLM_FIXTURE_TRANSPORT")
-                                                             : "tcp";
+    const char *transport =
+        getenv("RDLM_FIXTURE_TRANSPORT") ? getenv("RDLM_FIXTURE_TRANSPORT") : "tcp";
 
     snprintf(g_ctl, sizeof(g_ctl), "%s/master/rdlmctl", build);
     snprintf(g_dir, sizeof(g_dir), "/tmp/rdlm-%s-XXXXXX", tag);
@@ -57,8 +57,8 @@ int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, co
     g_owner = getpid();
     if (!registered++)
         atexit(fixture_cluster_down);
-    snprintf(cmd, sizeof(cmd), "%s up %u --shards %u --transport %s --dir %s %s >/dev/null",
-             g_ctl, nodes, shards, transport, g_dir, extra);
+    snprintf(cmd, sizeof(cmd), "%s up %u --shards %u --transport %s --dir %s %s >/dev/null", g_ctl,
+             nodes, shards, transport, g_dir, extra);
     if (system(cmd) != 0)
         return -1;
     snprintf(cfg, sizeof(cfg), "%s/cluster.ini", g_dir);
@@ -67,6 +67,11 @@ int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, co
 }
 
 int fixture_kill_node(unsigned node)
+{
+    return fixture_signal_node(node, SIGKILL);
+}
+
+int fixture_signal_node(unsigned node, int sig)
 {
     char path[400];
     FILE *f;
@@ -79,5 +84,29 @@ int fixture_kill_node(unsigned node)
     if (fscanf(f, "%d", &pid) != 1)
         pid = 0;
     fclose(f);
-    return pid > 1 ? kill(pid, SIGKILL) : -1;
+    return pid > 1 ? kill(pid, sig) : -1;
+}
+
+int fixture_ctl(const char *args, char *out, size_t len)
+{
+    char cmd[2048];
+    FILE *p;
+    size_t n = 0;
+
+    if (!g_dir[0] || !len)
+        return -1;
+    snprintf(cmd, sizeof(cmd), "timeout 60 %s %s --dir %s 2>&1", g_ctl, args, g_dir);
+    p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    while (n + 1 < len && !feof(p)) {
+        size_t got = fread(out + n, 1, len - 1 - n, p);
+        if (!got)
+            break;
+        n += got;
+    }
+    out[n] = 0;
+    while (fgetc(p) != EOF) /* the rest, so that the command never blocks on a full pipe */
+        ;
+    return pclose(p) == 0 ? 0 : -1;
 }

@@ -8,6 +8,8 @@
 #ifndef RDLM_TESTS_CLUSTER_FIXTURE_H
 #define RDLM_TESTS_CLUSTER_FIXTURE_H
 
+#include <stddef.h>
+
 /* Start nodes x shards daemons on 127.0.0.1; 0, or -1. tag names the temporary directory. */
 int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards);
 /* The same with extra arguments for `rdlmctl up` (shell words, e.g. a --fence-command). */
@@ -16,6 +18,11 @@ int fixture_cluster_up_with(const char *tag, unsigned nodes, unsigned shards, co
 void fixture_cluster_down(void);
 /* SIGKILL node's rdlmd (a failure for the others to recover from); 0, or -1. */
 int fixture_kill_node(unsigned node);
+/* Send sig to node's rdlmd (SIGSTOP/SIGCONT: a daemon that stalls); 0, or -1. */
+int fixture_signal_node(unsigned node, int sig);
+/* `rdlmctl ARGS --dir DIR`: its output (stdout and stderr, truncated to len - 1) in out; 0 if it
+ * exited 0, else -1. */
+int fixture_ctl(const char *args, char *out, size_t len);
 /* The cluster's directory ("" when down). */
 const char *fixture_cluster_dir(void);
 
