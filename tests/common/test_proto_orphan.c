@@ -6,7 +6,9 @@
  * no container, an empty or too long name, a lock id 0, a sublock without its name, truncated
  * or trailing bytes, random mutations (decode returns 0 or -1 and never reads out of bounds;
  * ASan in the SAN build). Also MSG_ALIVE (section 4, "Client death"): round trip, an unknown op
- * or a bad alive flag refused, mutations safe.
+ * or a bad alive flag refused, mutations safe; and MSG_FAULT (master/fault.c, the recovery
+ * tests' fault injection): each op round trip, node lists only with ISOLATE, unknown ops,
+ * truncation and mutations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,12 +194,53 @@ static void alive_roundtrip_and_hostile_bytes(void **state)
     expect_mutations_safe(buf, len, 99, 5000, &o, alive_within_limits);
 }
 
+static void fault_within_limits(const struct proto_msg *o)
+{
+    const struct msg_fault *f = &o->u.fault;
+
+    assert_true(f->op == FAULT_ISOLATE || f->op == FAULT_HEAL || f->op == FAULT_LOSE_COMPLETIONS);
+    assert_true(f->n <= PROTO_FAULT_NODES);
+    assert_true((f->op == FAULT_ISOLATE) == (f->n > 0));
+}
+
+static void fault_roundtrip_and_hostile_bytes(void **state)
+{
+    static const uint8_t ops[] = {FAULT_ISOLATE, FAULT_HEAL, FAULT_LOSE_COMPLETIONS};
+    struct proto_msg m = {0}, o;
+    uint8_t buf[PROTO_MAX_MSG];
+    int len;
+
+    (void)state;
+    m.hdr.type = MSG_FAULT;
+    for (size_t i = 0; i < sizeof(ops); i++) {
+        m.u.fault = (struct msg_fault){.op = ops[i], .n = ops[i] == FAULT_ISOLATE ? 2 : 0};
+        m.u.fault.nodes[0] = 3;
+        m.u.fault.nodes[1] = 0x0102;
+        if (!m.u.fault.n)
+            m.u.fault.nodes[0] = m.u.fault.nodes[1] = 0;
+        len = proto_encode(&m, buf, sizeof(buf));
+        assert_true(len > 0);
+        assert_int_equal(proto_decode(buf, (size_t)len, &o), 0);
+        assert_int_equal(o.u.fault.op, ops[i]);
+        assert_int_equal(o.u.fault.n, m.u.fault.n);
+        assert_memory_equal(o.u.fault.nodes, m.u.fault.nodes, m.u.fault.n * sizeof(uint16_t));
+        buf[PROTO_HDR_LEN] = 4; /* an unknown op */
+        assert_int_equal(proto_decode(buf, (size_t)len, &o), -1);
+        buf[PROTO_HDR_LEN] = ops[i] == FAULT_ISOLATE ? FAULT_HEAL : FAULT_ISOLATE;
+        assert_int_equal(proto_decode(buf, (size_t)len, &o), -1); /* nodes only with ISOLATE */
+        len = proto_encode(&m, buf, sizeof(buf));
+        expect_cuts_refused(buf, len, 1, &o);
+        expect_mutations_safe(buf, len, 7u + (unsigned)i, 5000, &o, fault_within_limits);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(orphan_roundtrip_every_op),
         cmocka_unit_test(orphan_refuses_hostile_bytes),
         cmocka_unit_test(alive_roundtrip_and_hostile_bytes),
+        cmocka_unit_test(fault_roundtrip_and_hostile_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
