@@ -157,7 +157,8 @@ static void future_park(struct shard *s, struct mclient *c, const struct proto_m
 }
 
 /* Requests kept longer than FUTURE_KEEP_NS: their view never came (a client configured with
- * other nodes, or a view that failed): they complete with NOTCONN. */
+ * other nodes, or a view that failed): they complete with NOTCONN, and a cancel is answered
+ * NOTCONN. */
 static void future_expire(struct shard *s, uint64_t now)
 {
     struct future_msg *f;
@@ -165,11 +166,14 @@ static void future_expire(struct shard *s, uint64_t now)
     while ((f = s->future_head) && now - f->since_ns >= FUTURE_KEEP_NS) {
         struct mclient *c = client_by_id(s, f->client);
         struct proto_msg m;
+        bool known = c && proto_decode(f->bytes, f->len, &m) == 0;
         s->future_head = f->next;
         if (!s->future_head)
             s->future_tail = NULL;
-        if (c && proto_decode(f->bytes, f->len, &m) == 0 && m.hdr.type == MSG_REQUEST)
+        if (known && m.hdr.type == MSG_REQUEST)
             send_complete(s, c, m.u.request.lkid, ENG_OP_REQUEST, RDLM_E_NOTCONN, RDLM_MODE_IV);
+        else if (known && m.hdr.type == MSG_CANCEL) /* its caller waits for an answer */
+            send_reply(s, c, m.hdr.reqid, RDLM_E_NOTCONN, NULL, 0);
         if (c)
             log_msg("shard %u: dropped a %s from %s: its view never came", s->index,
                     proto_type_name(f->bytes[3]), rt_conn_peer(c->conn));
