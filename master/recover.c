@@ -219,8 +219,13 @@ static void freeze(struct shard *s)
     log_msg("shard %u: no quorum: frozen (nothing is granted, one-sided included)", s->index);
 }
 
+/* The SLOW that freeze set in the words of FAST resources goes (no client CAS can have
+ * succeeded on a SLOW word, and nothing else leaves SLOW in a FAST resource's word). */
 static void thaw(struct shard *s)
 {
+    for (uint32_t slot = 0; slot < s->nslots; slot++)
+        if (s->slot_res[slot] && s->slot_res[slot]->state == RS_FAST)
+            word_set(s, slot, word_load(s, slot) & ~LW_SLOW);
     s->frozen = false;
     log_msg("shard %u: quorum again: serving", s->index);
     future_replay(s);

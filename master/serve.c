@@ -486,8 +486,15 @@ void serve_unlock(struct shard *s, struct mclient *c, const struct proto_msg *m)
         park_msg(s, r, c, m);
         return;
     }
-    if (counts_unlock(s, c, r, u) == COUNTS_BOGUS)
+    switch (counts_unlock(s, c, r, u)) {
+    case COUNTS_BOGUS:
         send_complete(s, c, u->lkid, ENG_OP_UNLOCK, RDLM_E_NOLOCK, u->grmode);
+        break;
+    case COUNTS_NEED_SLOW: /* the word is SLOW, or clients' CASes kept winning: the engine */
+        park_msg(s, r, c, m);
+        transition_start(s, r);
+        break;
+    }
 }
 
 /* ---- CANCEL ---- */

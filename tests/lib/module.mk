@@ -2,7 +2,7 @@
 # rdlmctl, through cluster_fixture.c). run-tests runs each listed path without arguments, so a
 # generated wrapper passes the build directory.
 LIBTEST_FIXTURE := tests/lib/cluster_fixture.c tests/lib/raw_conn.c
-LIBTESTS := test_api test_glc test_orphan test_cancel_recovery
+LIBTESTS := test_api test_glc test_orphan test_cancel_recovery test_freeze
 
 $(foreach t,$(LIBTESTS),$(eval $(call c_program,tests/lib/$(t).bin,tests/lib/$(t).c $(LIBTEST_FIXTURE),$(RDLM_CLIENT_LIBS),-lcmocka $(RDLM_CLIENT_LDLIBS),PROGRAMS)))
 TESTS += $(addprefix $(BUILD)/tests/lib/,$(LIBTESTS))
