@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static char g_dir[256];
@@ -109,4 +110,23 @@ int fixture_ctl(const char *args, char *out, size_t len)
     while (fgetc(p) != EOF) /* the rest, so that the command never blocks on a full pipe */
         ;
     return pclose(p) == 0 ? 0 : -1;
+}
+
+int fixture_name_on_node(rdlm_ls *ls, unsigned node, const char *prefix, char *name, size_t len)
+{
+    for (int i = 0; i < 400; i++) {
+        struct rdlm_lksb sb = {0};
+        struct rdlm_res_info ri = {0};
+        int q;
+        snprintf(name, len, "%s%d", prefix, i);
+        if (rdlm_lock(ls, RDLM_MODE_NL, &sb, RDLM_LKF_WAIT, name, strlen(name), NULL, NULL, NULL,
+                      NULL) != RDLM_OK)
+            return -1;
+        q = rdlm_query_resource(ls, name, strlen(name), 0, &ri);
+        if (rdlm_unlock(ls, sb.lkid, RDLM_LKF_WAIT, NULL, NULL) != RDLM_E_UNLOCKED || q != RDLM_OK)
+            return -1;
+        if (ri.master_node == node)
+            return 0;
+    }
+    return -1;
 }

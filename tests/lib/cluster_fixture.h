@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "rdlm.h"
+
 /* Start nodes x shards daemons on 127.0.0.1; 0, or -1. tag names the temporary directory. */
 int fixture_cluster_up(const char *tag, unsigned nodes, unsigned shards);
 /* The same with extra arguments for `rdlmctl up` (shell words, e.g. a --fence-command). */
@@ -23,6 +25,9 @@ int fixture_signal_node(unsigned node, int sig);
 /* `rdlmctl ARGS --dir DIR`: its output (stdout and stderr, truncated to len - 1) in out; 0 if it
  * exited 0, else -1. */
 int fixture_ctl(const char *args, char *out, size_t len);
+/* A name "<prefix><i>" whose resource node masters (asked while ls holds NL on it, so that the
+ * resource exists); 0, or -1 if none of the first 400 is. */
+int fixture_name_on_node(rdlm_ls *ls, unsigned node, const char *prefix, char *name, size_t len);
 /* The cluster's directory ("" when down). */
 const char *fixture_cluster_dir(void);
 

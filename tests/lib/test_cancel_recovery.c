@@ -185,22 +185,6 @@ static int lock_sync(rdlm_ls *ls, int mode, struct rdlm_lksb *sb, uint32_t flags
                      NULL);
 }
 
-/* A name with prefix whose resource node 3 masters (queried while ls holds NL on it). */
-static void name_on_node3(rdlm_ls *ls, const char *prefix, char *name, size_t len)
-{
-    for (int i = 0; i < 400; i++) {
-        struct rdlm_lksb sb = {0};
-        struct rdlm_res_info ri = {0};
-        snprintf(name, len, "%s%d", prefix, i);
-        assert_int_equal(lock_sync(ls, RDLM_MODE_NL, &sb, 0, name), RDLM_OK);
-        assert_int_equal(rdlm_query_resource(ls, name, strlen(name), 0, &ri), RDLM_OK);
-        assert_int_equal(rdlm_unlock(ls, sb.lkid, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
-        if (ri.master_node == 3)
-            return;
-    }
-    fail_msg("no name mastered by node 3");
-}
-
 /* Until node 1's daemon has a view without node 3 (bounded). */
 static void wait_node3_out(void)
 {
@@ -228,7 +212,7 @@ static void test_cancel_answered_by_a_dying_master(void **state)
     assert_int_equal(rdlm_ls_open(LS_NAME, 0, &b), RDLM_OK);
     for (int i = 0; i < NREQ; i++) {
         snprintf(prefix, sizeof(prefix), "cr%d.", i);
-        name_on_node3(b, prefix, c.names[i], sizeof(c.names[i]));
+        assert_int_equal(fixture_name_on_node(b, 3, prefix, c.names[i], sizeof(c.names[i])), 0);
         assert_int_equal(lock_sync(b, RDLM_MODE_EX, &held[i], 0, c.names[i]), RDLM_OK);
     }
     snprintf(c.config, sizeof(c.config), "%s", getenv("RDLM_CONFIG"));

@@ -45,22 +45,6 @@ static int lock_sync(rdlm_ls *ls, int mode, struct rdlm_lksb *sb, const char *na
     return rdlm_lock(ls, mode, sb, RDLM_LKF_WAIT, name, strlen(name), NULL, NULL, NULL, NULL);
 }
 
-/* A name with prefix whose resource node 1 masters (queried while ls holds NL on it). */
-static void name_on_node1(rdlm_ls *ls, const char *prefix, char *name, size_t len)
-{
-    for (int i = 0; i < 400; i++) {
-        struct rdlm_lksb sb = {0};
-        struct rdlm_res_info ri = {0};
-        snprintf(name, len, "%s%d", prefix, i);
-        assert_int_equal(lock_sync(ls, RDLM_MODE_NL, &sb, name), RDLM_OK);
-        assert_int_equal(rdlm_query_resource(ls, name, strlen(name), 0, &ri), RDLM_OK);
-        assert_int_equal(rdlm_unlock(ls, sb.lkid, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
-        if (ri.master_node == 1)
-            return;
-    }
-    fail_msg("no name with prefix %s mastered by node 1", prefix);
-}
-
 /* How many lines of node 1's log have what. */
 static int node1_count(const char *what)
 {
@@ -109,8 +93,8 @@ static void test_unlock_across_a_freeze(void **state)
 
     (void)state;
     assert_int_equal(rdlm_ls_open(LS_NAME, 0, &a), RDLM_OK);
-    name_on_node1(a, "held", held, sizeof(held));
-    name_on_node1(a, "idle", idle, sizeof(idle));
+    assert_int_equal(fixture_name_on_node(a, 1, "held", held, sizeof(held)), 0);
+    assert_int_equal(fixture_name_on_node(a, 1, "idle", idle, sizeof(idle)), 0);
     /* both resources on the fast path, their locks counts in the word */
     assert_int_equal(one_sided_lock_unlock(a, held), 2);
     assert_int_equal(one_sided_lock_unlock(a, idle), 2);

@@ -240,20 +240,11 @@ static unsigned master_of(rdlm_ls *ls, const char *name)
     return rdlm_query_resource(ls, name, strlen(name), 0, &ri) == RDLM_OK ? ri.master_node : 0;
 }
 
-/* A name with prefix whose resource node masters (queried while ls holds NL on it). */
+/* A name with prefix whose resource node masters. */
 static void name_on_node(rdlm_ls *ls, unsigned node, const char *prefix, char *name, size_t len)
 {
-    for (int i = 0; i < 400; i++) {
-        struct rdlm_lksb sb = {0};
-        unsigned m;
-        snprintf(name, len, "%s%d", prefix, i);
-        assert_int_equal(lock_sync(ls, RDLM_MODE_NL, &sb, 0, name, NULL), RDLM_OK);
-        m = master_of(ls, name);
-        assert_int_equal(rdlm_unlock(ls, sb.lkid, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
-        if (m == node)
-            return;
-    }
-    fail_msg("no name with prefix %s mastered by node %u", prefix, node);
+    if (fixture_name_on_node(ls, node, prefix, name, len) < 0)
+        fail_msg("no name with prefix %s mastered by node %u", prefix, node);
 }
 
 /* Wait (bounded) until name is held (want NOTQUEUED) or free (want OK) for another owner. */
