@@ -178,16 +178,19 @@ struct shard {
 
 struct member {
     uint16_t node;
-    _Atomic uint64_t last_seen_ns; /* 0 = never */
-    _Atomic uint32_t epoch;        /* the view epoch it last announced */
-    _Atomic uint32_t done_epoch;   /* its home clients have all reported for this epoch */
-    _Atomic bool lost;             /* seen, then gone (connection closed or silent) */
-    void *_Atomic hb_conn;         /* the connection its heartbeats arrive on (shard 0) */
-    _Atomic uint32_t incarnation;  /* of the daemon we hear (a restart is a new one) */
-    bool fenced;                   /* coordinator: fence_command succeeded since it left */
-    int fence_pid;                 /* coordinator: the fence command running for it, or 0 */
-    uint64_t fence_retry_ns;       /* coordinator: when to run it again after a failure */
-    rt_conn *conn;                 /* shard 0's control connection to it */
+    _Atomic uint64_t last_seen_ns;     /* 0 = never */
+    _Atomic uint32_t epoch;            /* the view epoch it last announced */
+    _Atomic uint32_t done_epoch;       /* its home clients have all reported for this epoch */
+    _Atomic bool lost;                 /* seen, then gone (connection closed or silent) */
+    _Atomic uint64_t unheard_close_ns; /* never heard, but it accepted our connection, which
+                                          then closed (0 = not so): lost if still unheard
+                                          node_timeout_ms later */
+    void *_Atomic hb_conn;             /* the connection its heartbeats arrive on (shard 0) */
+    _Atomic uint32_t incarnation;      /* of the daemon we hear (a restart is a new one) */
+    bool fenced;                       /* coordinator: fence_command succeeded since it left */
+    int fence_pid;                     /* coordinator: the fence command running for it, or 0 */
+    uint64_t fence_retry_ns;           /* coordinator: when to run it again after a failure */
+    rt_conn *conn;                     /* shard 0's control connection to it */
 };
 
 struct rdlmd {

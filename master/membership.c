@@ -147,8 +147,18 @@ static bool is_lost(const struct rdlmd *d, size_t i, uint64_t now)
 
     if ((int)i == d->my_index)
         return false;
-    if (!seen) /* never heard: lost only if it accepted our connection and then closed it */
+    if (!seen) { /* never heard: lost only if it accepted our connection, which then closed,
+                  * and it stayed silent for the timeout since (a connection may also fail
+                  * while a daemon starts: on rxe one did, and the view excluded a live node) */
+        uint64_t closed = atomic_load(&m->unheard_close_ns);
+        if (!atomic_load(&m->lost) && closed && now - closed >= limit) {
+            atomic_store((_Atomic bool *)&m->lost, true);
+            log_msg("node %u lost: it accepted our connection, which closed, and was not heard "
+                    "in %lu ms since",
+                    m->node, (unsigned long)((now - closed) / 1000000));
+        }
         return atomic_load(&m->lost);
+    }
     if (!atomic_load(&m->lost) && now - seen >= limit) {
         atomic_store((_Atomic bool *)&m->lost, true);
         log_msg("node %u lost: silent for %lu ms", m->node,
@@ -404,8 +414,10 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
         static _Thread_local uint64_t last_log_ns;
         if (now_ns() - last_log_ns > 10ull * 1000 * 1000 * 1000 || !last_log_ns) {
             last_log_ns = now_ns();
-            log_msg("shard %u: heartbeat from %s claims node %u of another cluster (its cluster file "
-                    "differs from ours); closing it", s->index, rt_conn_peer(c->conn), h->node);
+            log_msg(
+                "shard %u: heartbeat from %s claims node %u of another cluster (its cluster file "
+                "differs from ours); closing it",
+                s->index, rt_conn_peer(c->conn), h->node);
         }
         s->stats.malformed++;
         c->closing = true;
@@ -424,6 +436,7 @@ void membership_heartbeat(struct shard *s, struct mclient *c, const struct proto
         atomic_store(&d->members[i].lost, false);
     }
     atomic_store(&d->members[i].hb_conn, c);
+    atomic_store(&d->members[i].unheard_close_ns, 0);
     atomic_store(&d->members[i].last_seen_ns, now_ns());
     atomic_store(&d->members[i].epoch, h->epoch);
     done = atomic_load(&d->members[i].done_epoch);
@@ -453,12 +466,11 @@ void membership_daemon_gone(struct shard *s, struct mclient *c)
     if (i < 0 || i == d->my_index || atomic_load(&d->stop))
         return;
     if (c->member == i && c->established && !atomic_load(&d->members[i].last_seen_ns) &&
-        !atomic_load(&d->members[i].lost)) {
-        /* It was up (it accepted us) and died before we heard it: without this it would never
-         * count as lost, and the view that rebuilds what it mastered would never come. */
-        atomic_store(&d->members[i].lost, true);
-        log_msg("node %u lost: it accepted our connection, then closed it before we heard it",
-                d->members[i].node);
+        !atomic_load(&d->members[i].unheard_close_ns)) {
+        /* It was up (it accepted us): if it died before we heard it, without this it would
+         * never count as lost, and the view that rebuilds what it mastered would never come.
+         * is_lost decides once the timeout has passed without a heartbeat. */
+        atomic_store(&d->members[i].unheard_close_ns, now_ns());
         return;
     }
     if (atomic_load(&d->members[i].hb_conn) != c)
