@@ -60,6 +60,7 @@ static struct {
     const char *ready_file;
     const char *stop_file;
     int watchdog_s;
+    int drain_s;   /* after the time limit, how long the pending requests may take */
     int log_flush; /* write every record at once (a SIGKILL then loses nothing logged) */
     int nres;
     char *res[MAX_RES];
@@ -76,6 +77,7 @@ static struct {
     .hold_us = 300,
     .cancel_ms = 20,
     .watchdog_s = 30,
+    .drain_s = 5,
 };
 
 static rdlm_ls *ls;
@@ -822,7 +824,7 @@ static void *worker_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
-    worker_clean[w->id] = drain(w, now_ns() + 5000000000ull);
+    worker_clean[w->id] = drain(w, now_ns() + (uint64_t)cfg.drain_s * 1000000000ull);
     return NULL;
 }
 
@@ -934,6 +936,7 @@ static void usage(void)
             "  --stop-file F    the anchor releases its locks when F exists\n"
             "  --final          take and release EX on every resource (cluster still serves)\n"
             "  --watchdog-s N   exit 3 if not done N s after the time limit (default 30)\n"
+            "  --drain-s N      pending requests may take N s after the time limit (default 5)\n"
             "  --log-flush      write each log record at once (for processes that get killed)\n");
     exit(2);
 }
@@ -963,6 +966,7 @@ int main(int argc, char **argv)
         {"watchdog-s", required_argument, 0, 8},
         {"res", required_argument, 0, 'r'},
         {"log-flush", no_argument, 0, 9},
+        {"drain-s", required_argument, 0, 10},
         {0, 0, 0, 0},
     };
     int c;
@@ -1027,6 +1031,11 @@ int main(int argc, char **argv)
             break;
         case 8:
             cfg.watchdog_s = atoi(optarg);
+            break;
+        case 10:
+            cfg.drain_s = atoi(optarg);
+            if (cfg.drain_s < 1 || cfg.drain_s > 600)
+                usage();
             break;
         case 'r':
             add_res(optarg);
