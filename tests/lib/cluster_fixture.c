@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char g_dir[256];
@@ -129,4 +130,30 @@ int fixture_name_on_node(rdlm_ls *ls, unsigned node, const char *prefix, char *n
             return 0;
     }
     return -1;
+}
+
+int fixture_fork_kid(struct fixture_kid *k, void (*body)(void))
+{
+    int to[2], from[2];
+
+    if (pipe(to) < 0 || pipe(from) < 0)
+        return -1;
+    k->pid = fork();
+    if (k->pid < 0)
+        return -1;
+    k->cmd = k->pid ? to[1] : to[0];
+    k->rep = k->pid ? from[0] : from[1];
+    close(k->pid ? to[0] : to[1]);
+    close(k->pid ? from[1] : from[0]);
+    if (k->pid == 0)
+        body();
+    return 0;
+}
+
+void fixture_reap_kid(struct fixture_kid *k)
+{
+    if (k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == 0) {
+        kill(k->pid, SIGKILL);
+        waitpid(k->pid, NULL, 0);
+    }
 }

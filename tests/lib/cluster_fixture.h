@@ -28,6 +28,15 @@ int fixture_ctl(const char *args, char *out, size_t len);
 /* A name "<prefix><i>" whose resource node masters (asked while ls holds NL on it, so that the
  * resource exists); 0, or -1 if none of the first 400 is. */
 int fixture_name_on_node(rdlm_ls *ls, unsigned node, const char *prefix, char *name, size_t len);
+/* A helper process, forked before any handle exists and driven over two pipes. */
+struct fixture_kid {
+    int pid;
+    int cmd, rep; /* the parent's ends (it writes cmd, reads rep); in the child, its own */
+};
+/* Fork k; the child runs body (which must not return). 0, or -1. */
+int fixture_fork_kid(struct fixture_kid *k, void (*body)(void));
+/* SIGKILL and reap k if it still runs (a test failed before it ended). */
+void fixture_reap_kid(struct fixture_kid *k);
 /* The cluster's directory ("" when down). */
 const char *fixture_cluster_dir(void);
 

@@ -55,8 +55,7 @@ struct kid_report {
     int completion[NREQ]; /* each request's completion status; -1 if none came within 10 s */
 };
 
-static pid_t g_kid = -1;
-static int g_cmd = -1, g_rep = -1; /* the parent's ends; in the kid, its own */
+static struct fixture_kid g_kid = {-1, -1, -1};
 static struct kid_state {
     rdlm_ls *ls;
     struct rdlm_lksb sb[NREQ];
@@ -79,7 +78,7 @@ static void kid_say(int st)
         r.st[i] = st < 0 ? g_k.st[i] : st;
         r.completion[i] = atomic_load(&g_k.completion[i]);
     }
-    if (write(g_rep, &r, sizeof(r)) != (ssize_t)sizeof(r))
+    if (write(g_kid.rep, &r, sizeof(r)) != (ssize_t)sizeof(r))
         _exit(3);
 }
 
@@ -87,7 +86,7 @@ static bool kid_wait_cmd(void)
 {
     char c;
 
-    return read(g_cmd, &c, 1) == 1;
+    return read(g_kid.cmd, &c, 1) == 1;
 }
 
 static void *cancel_one(void *arg)
@@ -118,7 +117,7 @@ static void kid_main(void)
     alarm(300);
     for (int i = 0; i < NREQ; i++)
         atomic_store(&g_k.completion[i], -1);
-    if (read(g_cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
+    if (read(g_kid.cmd, &c, sizeof(c)) != (ssize_t)sizeof(c))
         _exit(1);
     setenv("RDLM_CONFIG", c.config, 1);
     setenv("RDLM_NODE", "1", 1);
@@ -145,36 +144,18 @@ static void kid_main(void)
     _exit(0);
 }
 
-static int fork_kid(void)
-{
-    int to[2], from[2];
-
-    if (pipe(to) < 0 || pipe(from) < 0)
-        return -1;
-    g_kid = fork();
-    if (g_kid < 0)
-        return -1;
-    g_cmd = g_kid ? to[1] : to[0];
-    g_rep = g_kid ? from[0] : from[1];
-    close(g_kid ? to[0] : to[1]);
-    close(g_kid ? from[1] : from[0]);
-    if (g_kid == 0)
-        kid_main();
-    return 0;
-}
-
 static struct kid_report kid_hear(void)
 {
     struct kid_report r;
 
     memset(&r, 0xff, sizeof(r)); /* -1 everywhere */
-    assert_int_equal(read(g_rep, &r, sizeof(r)), (ssize_t)sizeof(r));
+    assert_int_equal(read(g_kid.rep, &r, sizeof(r)), (ssize_t)sizeof(r));
     return r;
 }
 
 static void kid_go(void)
 {
-    assert_int_equal(write(g_cmd, "g", 1), 1);
+    assert_int_equal(write(g_kid.cmd, "g", 1), 1);
 }
 
 /* ---- the parent ---- */
@@ -216,7 +197,7 @@ static void test_cancel_answered_by_a_dying_master(void **state)
         assert_int_equal(lock_sync(b, RDLM_MODE_EX, &held[i], 0, c.names[i]), RDLM_OK);
     }
     snprintf(c.config, sizeof(c.config), "%s", getenv("RDLM_CONFIG"));
-    assert_int_equal(write(g_cmd, &c, sizeof(c)), (ssize_t)sizeof(c));
+    assert_int_equal(write(g_kid.cmd, &c, sizeof(c)), (ssize_t)sizeof(c));
     r = kid_hear();
     for (int i = 0; i < NREQ; i++) {
         assert_int_equal(r.st[i], RDLM_OK);
@@ -228,13 +209,13 @@ static void test_cancel_answered_by_a_dying_master(void **state)
     kid_go();
     assert_int_equal(kid_hear().st[0], RDLM_OK);
     usleep(300000); /* the CANCELs are in node 3's socket; the kid waits for the answers */
-    assert_int_equal(kill(g_kid, SIGSTOP), 0);
+    assert_int_equal(kill(g_kid.pid, SIGSTOP), 0);
     assert_int_equal(fixture_signal_node(3, SIGCONT), 0);
     usleep(300000); /* node 3 accepts the cancels: REPLYs OK sent, the CANCELEDs lost */
     assert_int_equal(fixture_kill_node(3), 0);
     wait_node3_out();
     usleep(300000); /* the RECOVER in the kid's socket too */
-    assert_int_equal(kill(g_kid, SIGCONT), 0);
+    assert_int_equal(kill(g_kid.pid, SIGCONT), 0);
 
     r = kid_hear();
     for (int i = 0; i < NREQ; i++) {
@@ -253,8 +234,8 @@ static void test_cancel_answered_by_a_dying_master(void **state)
         assert_int_equal(rdlm_unlock(b, probe.lkid, RDLM_LKF_WAIT, NULL, NULL), RDLM_E_UNLOCKED);
     }
     kid_go();
-    assert_int_equal(waitpid(g_kid, NULL, 0), g_kid);
-    g_kid = -1;
+    assert_int_equal(waitpid(g_kid.pid, NULL, 0), g_kid.pid);
+    g_kid.pid = -1;
     rdlm_ls_close(b);
 }
 
@@ -268,10 +249,7 @@ static int start(void **state)
 static int stop(void **state)
 {
     (void)state;
-    if (g_kid > 0) { /* a check failed before it ended */
-        kill(g_kid, SIGKILL);
-        waitpid(g_kid, NULL, 0);
-    }
+    fixture_reap_kid(&g_kid); /* if a check failed before it ended */
     fixture_cluster_down();
     return 0;
 }
@@ -282,7 +260,7 @@ int main(void)
         cmocka_unit_test(test_cancel_answered_by_a_dying_master),
     };
 
-    if (fork_kid() < 0) {
+    if (fixture_fork_kid(&g_kid, kid_main) < 0) {
         fprintf(stderr, "test_cancel_recovery: cannot fork the helper process\n");
         return 1;
     }

@@ -46,13 +46,9 @@
 
 /* ---- a process of node 3 that outlives its daemon, and the fence agent that kills it ---- */
 
-static char g_fence_dir[64]; /* fence.sh, called, go, victim.pid */
-struct kid { /* a helper process, forked before any handle exists, driven over pipes */
-    pid_t pid;
-    int cmd, rep; /* the parent's ends; in the child, its own */
-};
-static struct kid g_cutoff = {-1, -1, -1};   /* node 3's process that outlives its daemon */
-static struct kid g_resetter = {-1, -1, -1}; /* a process whose connection is reset */
+static char g_fence_dir[64];                         /* fence.sh, called, go, victim.pid */
+static struct fixture_kid g_cutoff = {-1, -1, -1};   /* node 3's process that outlives its daemon */
+static struct fixture_kid g_resetter = {-1, -1, -1}; /* a process whose connection is reset */
 
 struct cutoff_cmd {
     char config[256], held[32], grouped[32];
@@ -83,32 +79,6 @@ static void cutoff_main(void)
         _exit(1);
     for (;;)
         pause();
-}
-
-static int fork_kid(struct kid *k, void (*body)(void))
-{
-    int to[2], from[2];
-
-    if (pipe(to) < 0 || pipe(from) < 0)
-        return -1;
-    k->pid = fork();
-    if (k->pid < 0)
-        return -1;
-    k->cmd = k->pid ? to[1] : to[0];
-    k->rep = k->pid ? from[0] : from[1];
-    close(k->pid ? to[0] : to[1]);
-    close(k->pid ? from[1] : from[0]);
-    if (k->pid == 0)
-        body();
-    return 0;
-}
-
-static void reap_kid(struct kid *k)
-{
-    if (k->pid > 0 && waitpid(k->pid, NULL, WNOHANG) == 0) {
-        kill(k->pid, SIGKILL);
-        waitpid(k->pid, NULL, 0);
-    }
 }
 
 /* ---- a process whose connection to a master is reset while it lives on ---- */
@@ -530,8 +500,8 @@ static int stop(void **state)
 
     (void)state;
     fixture_cluster_down();
-    reap_kid(&g_cutoff); /* if a test failed before the agent killed it */
-    reap_kid(&g_resetter);
+    fixture_reap_kid(&g_cutoff); /* if a test failed before the agent killed it */
+    fixture_reap_kid(&g_resetter);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", g_fence_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -544,7 +514,8 @@ int main(void)
         cmocka_unit_test(test_orphans_survive_master_loss),
     };
 
-    if (fork_kid(&g_cutoff, cutoff_main) < 0 || fork_kid(&g_resetter, resetter_main) < 0) {
+    if (fixture_fork_kid(&g_cutoff, cutoff_main) < 0 ||
+        fixture_fork_kid(&g_resetter, resetter_main) < 0) {
         fprintf(stderr, "test_orphan: cannot fork the helper processes\n");
         return 1;
     }
